@@ -1,0 +1,1 @@
+"""Core machinery: the transform contract, keyed randomness, composition, registry and config."""
