@@ -141,7 +141,7 @@ def gaussian_noise(
     dst = np.empty_like(src)
     group = 1 if per_channel or src.ndim == 2 else src.shape[-1]
     table = gaussian_table()
-    key = int(key) & 0xFFFFFFFFFFFFFFFF
+    key = np.uint64(int(key) & 0xFFFFFFFFFFFFFFFF)
     if src.dtype in INT_MAX:
         maxval = INT_MAX[src.dtype]
         gauss_int(src.reshape(-1), dst.reshape(-1), table, np.float32(std * maxval),

@@ -1,0 +1,32 @@
+# make demo  - set up .venv if needed, then preview the sample pipelines into out/
+# make test  - set up .venv if needed, then run the whole test suite
+# make bench - set up .venv (with benchmark peers), then run the benchmarks
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+$(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
+	$(PIP) --upgrade pip
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[dev,bench]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/augnoise validate pipelines/*.yaml
+	$(VENV)/bin/augnoise preview pipelines/image_noise.yaml samples/scene.png samples/chart_gray.png -o out/image_noise
+	$(VENV)/bin/augnoise preview pipelines/image_heavy.yaml samples/scene.png samples/chart_gray.png -o out/image_heavy
+
+test: $(STAMP)
+	$(PY) -m pytest -p no:cacheprovider
+
+bench: $(STAMP)
+	$(VENV)/bin/augnoise bench image
+
+clean:
+	rm -rf out .pytest_cache .hypothesis

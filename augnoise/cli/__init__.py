@@ -1,0 +1,1 @@
+"""Command-line interface (``augnoise``). Each command imports what it needs when it runs."""

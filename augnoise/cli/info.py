@@ -1,0 +1,165 @@
+"""``list``, ``show``, ``validate`` and ``schema``."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from ..core.compose import COMPOSITES
+from ..core.errors import ConfigError, Problem
+from ..core.registry import ALBU_PREFIX, get_transform, suggest, transform_names
+
+
+def cmd_list(modality: str | None) -> int:
+    names = transform_names(modality)
+    if modality and not names:
+        print(f"no transforms for modality {modality!r}", file=sys.stderr)
+        return 2
+    width = max(len(n) for n in [*names, *COMPOSITES])
+    for n in names:
+        print(f"{n:<{width}}  {get_transform(n).describe()}")
+    if not modality:
+        for n, c in sorted(COMPOSITES.items()):
+            print(f"{n:<{width}}  {(c.__doc__ or '').strip().splitlines()[0]}")
+        print(f"{'albumentations.<Name>':<{width}}  any albumentations transform, seeded from augnoise's keys")
+    return 0
+
+
+def _param_rows(model: Any) -> list[tuple[str, str, str, str]]:
+    rows = []
+    schema = model.model_json_schema()
+    props = schema.get("properties", {})
+    for name, info in model.model_fields.items():
+        prop = props.get(name, {})
+        kind = _describe_schema(prop)
+        default = "required" if info.is_required() else json.dumps(info.default)
+        rows.append((name, kind, default, info.description or prop.get("description", "")))
+    return rows
+
+
+def _describe_schema(prop: dict[str, Any]) -> str:
+    if "anyOf" in prop:
+        item = prop["anyOf"][0]
+        return _describe_schema(item) + " or [lo, hi]"
+    t = prop.get("type", "any")
+    bounds = []
+    for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")):
+        if key in prop:
+            bounds.append(f"{op}{prop[key]}")
+    if "enum" in prop:
+        return " | ".join(map(str, prop["enum"]))
+    return f"{t} {' '.join(bounds)}".strip()
+
+
+def cmd_show(name: str) -> int:
+    if name in COMPOSITES:
+        cls = COMPOSITES[name]
+        print(f"{name}\n\n{(cls.__doc__ or '').strip()}\n")
+        print("parameters: transforms (list of steps), " + ", ".join(cls.options))
+        return 0
+    if name.startswith(ALBU_PREFIX):
+        from ..core.registry import albumentations_class, albumentations_suggest
+
+        try:
+            cls = albumentations_class(name)
+        except KeyError:
+            print(f"albumentations has no transform {name[len(ALBU_PREFIX):]!r}{albumentations_suggest(name)}", file=sys.stderr)
+            return 2
+        doc = (cls.__doc__ or "").strip().split("\n\n")[0]
+        print(f"{name} (albumentations)\n\n{doc}\n")
+        rows = [r for r in _param_rows(cls.InitSchema) if r[0] != "strict"]
+        rows.append(("field", "string", '"image"', "sample field the step acts on"))
+    else:
+        try:
+            cls = get_transform(name)
+        except KeyError:
+            print(f"unknown transform {name!r}{suggest(name)} (see 'augnoise list')", file=sys.stderr)
+            return 2
+        print(f"{name}  [{cls.modality}]\n\n{(cls.__doc__ or '').strip()}\n")
+        rows = _param_rows(cls.Params)
+    print("parameters:")
+    w = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        print(f"  {r[0]:<{w[0]}}  {r[1]:<{w[1]}}  default {r[2]:<{w[2]}}  {r[3]}")
+    return 0
+
+
+def cmd_validate(files: list[str]) -> int:
+    from ..core.config import load
+
+    status = 0
+    for f in files:
+        try:
+            p = load(f)
+        except ConfigError as err:
+            print(str(err), file=sys.stderr)
+            status = 2
+            continue
+        print(f"{f}: ok (seed {p.seed}, {len(p.sample)} sample step(s), {len(p.batch)} batch step(s))")
+    return status
+
+
+def file_schema() -> dict[str, Any]:
+    """JSON Schema of the pipeline file format, built from the registry."""
+    step_refs: list[dict[str, Any]] = []
+    defs: dict[str, Any] = {}
+    for name in transform_names():
+        model = get_transform(name).Params
+        s = model.model_json_schema()
+        s.pop("title", None)
+        s["additionalProperties"] = False
+        defs[name] = {
+            "type": "object",
+            "description": get_transform(name).describe(),
+            "properties": {name: {"anyOf": [s, {"type": "null"}]}},
+            "required": [name],
+            "additionalProperties": False,
+        }
+        step_refs.append({"$ref": f"#/$defs/{name}"})
+    for name, cls in sorted(COMPOSITES.items()):
+        props: dict[str, Any] = {"transforms": {"type": "array", "items": {"$ref": "#/$defs/step"}, "minItems": 1}}
+        for opt in cls.options:
+            props[opt] = {
+                "p": {"type": "number", "minimum": 0, "maximum": 1},
+                "weights": {"type": "array", "items": {"type": "number", "minimum": 0}},
+                "n": {"anyOf": [{"type": "integer", "minimum": 0},
+                                {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2}]},
+            }[opt]
+        defs[name] = {
+            "type": "object",
+            "description": (cls.__doc__ or "").strip(),
+            "properties": {name: {"type": "object", "properties": props, "required": ["transforms"], "additionalProperties": False}},
+            "required": [name],
+            "additionalProperties": False,
+        }
+        step_refs.append({"$ref": f"#/$defs/{name}"})
+    defs["albumentations"] = {
+        "type": "object",
+        "description": "any albumentations transform: albumentations.<Name>: {params}",
+        "patternProperties": {r"^albumentations\.[A-Za-z0-9_]+$": {"type": ["object", "null"]}},
+        "minProperties": 1,
+        "maxProperties": 1,
+        "additionalProperties": False,
+    }
+    step_refs.append({"$ref": "#/$defs/albumentations"})
+    defs["step"] = {"anyOf": step_refs}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "augnoise pipeline",
+        "type": "object",
+        "properties": {
+            "seed": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+            "sample": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+            "batch": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+        },
+        "additionalProperties": False,
+        "$defs": defs,
+    }
+
+
+def cmd_schema() -> int:
+    print(json.dumps(file_schema(), indent=2))
+    return 0
+
+
+__all__ = ["cmd_list", "cmd_show", "cmd_validate", "cmd_schema", "file_schema", "Problem"]

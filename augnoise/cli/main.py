@@ -1,0 +1,100 @@
+"""``augnoise`` entry point: argument parsing and error reporting (no tracebacks for bad input).
+
+Only argparse is imported at start-up; commands import their own dependencies, so
+``augnoise --help``, ``list`` and ``validate`` never import torch or albumentations (validate
+does only for a file that has an ``albumentations.*`` step, whose parameters albumentations
+itself must check).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="augnoise",
+        description="Noise augmentation pipelines for deep learning: list transforms, validate "
+        "YAML pipelines, preview them on sample files, and benchmark them.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    s = sub.add_parser("list", help="list registered transforms")
+    s.add_argument("--modality", "-m", help="only this modality (image, audio, tabular, ...)")
+
+    s = sub.add_parser("show", help="parameters, defaults, units and doc of one transform")
+    s.add_argument("name", help="e.g. image.GaussianNoise, OneOf or albumentations.HorizontalFlip")
+
+    s = sub.add_parser("validate", help="validate pipeline YAML files (exit 2 on any problem)")
+    s.add_argument("files", nargs="+", metavar="FILE")
+
+    sub.add_parser("schema", help="print the JSON Schema of the pipeline file format")
+
+    s = sub.add_parser("preview", help="write augmented previews of input files (an image grid PNG)")
+    s.add_argument("pipeline", help="pipeline YAML file")
+    s.add_argument("inputs", nargs="+", metavar="INPUT", help="image files (png, jpg, tif, ...)")
+    s.add_argument("-n", type=int, default=8, help="number of variants (default 8)")
+    s.add_argument("-o", "--out", default="out", help="output directory (default out/)")
+    s.add_argument("--seed", type=int, default=None, help="override the pipeline's seed")
+    s.add_argument("--epoch", type=int, default=0, help="epoch of the keys (default 0)")
+
+    s = sub.add_parser("bench", help="run a benchmark from benchmarks/ (e.g. 'augnoise bench image')")
+    s.add_argument("suite", help="benchmark name, e.g. image")
+    s.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from ..core.errors import AugnoiseError, ConfigError
+
+    try:
+        if args.command == "list":
+            from .info import cmd_list
+
+            return cmd_list(args.modality)
+        if args.command == "show":
+            from .info import cmd_show
+
+            return cmd_show(args.name)
+        if args.command == "validate":
+            from .info import cmd_validate
+
+            return cmd_validate(args.files)
+        if args.command == "schema":
+            from .info import cmd_schema
+
+            return cmd_schema()
+        if args.command == "preview":
+            from .preview import cmd_preview
+
+            return cmd_preview(args.pipeline, args.inputs, n=args.n, out=args.out, seed=args.seed, epoch=args.epoch)
+        if args.command == "bench":
+            from .bench import cmd_bench
+
+            return cmd_bench(args.suite, quick=args.quick)
+    except ConfigError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_USAGE
+    except AugnoiseError as err:
+        print(f"augnoise: {err}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        print("augnoise: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # never a traceback for the user unless asked for
+        if os.environ.get("AUGNOISE_DEBUG"):
+            raise
+        print(f"augnoise: unexpected error: {type(err).__name__}: {err} (set AUGNOISE_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_USAGE  # pragma: no cover
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
