@@ -59,19 +59,35 @@ class _Reader:
         self.problems = problems
         self.count = 0
         self.scalars = yaml.SafeLoader("")
+        self.open: set[int] = set()  # ids of the collection nodes being read (recursion guard)
 
-    def fail(self, node: yaml.Node, message: str) -> None:
-        raise ConfigError([Problem(message, self.source, node.start_mark.line + 1)])
+    def fail(self, node: yaml.Node | None, message: str) -> None:
+        line = node.start_mark.line + 1 if node is not None else None
+        raise ConfigError([Problem(message, self.source, line)])
 
     def read(self, node: yaml.Node, depth: int = 0) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            self.fail(node, f"document expands to more than {MAX_NODES} nodes (alias bomb?); refused")
+            self.fail(None, f"document expands to more than {MAX_NODES} nodes (alias bomb?); refused")
+        if id(node) in self.open:
+            self.fail(node, "an alias refers to a node that contains it (recursive structure); refused")
         if depth > MAX_DEPTH:
             self.fail(node, f"document nests deeper than {MAX_DEPTH} levels; refused")
         if node.tag not in _ALLOWED_TAGS:
             self.fail(node, f"tag {node.tag!r} is not allowed; pipelines are plain YAML (no !!python or custom tags)")
         line = node.start_mark.line + 1
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            self.open.add(id(node))
+            try:
+                return self._collection(node, line, depth)
+            finally:
+                self.open.discard(id(node))
+        value = self.scalars.construct_object(node)
+        if isinstance(value, float) and value != value:
+            self.fail(node, "NaN is not a valid value")
+        return value
+
+    def _collection(self, node: yaml.Node, line: int, depth: int) -> Any:
         if isinstance(node, yaml.MappingNode):
             out = LDict()
             out.line, out.key_lines = line, {}
@@ -84,14 +100,9 @@ class _Reader:
                 out[key] = self.read(vnode, depth + 1)
                 out.key_lines[key] = knode.start_mark.line + 1
             return out
-        if isinstance(node, yaml.SequenceNode):
-            seq = LList(self.read(v, depth + 1) for v in node.value)
-            seq.line = line
-            return seq
-        value = self.scalars.construct_object(node)
-        if isinstance(value, float) and value != value:
-            self.fail(node, "NaN is not a valid value")
-        return value
+        seq = LList(self.read(v, depth + 1) for v in node.value)
+        seq.line = line
+        return seq
 
 
 def parse(text: str, source: str = "<string>") -> Any:
@@ -104,7 +115,7 @@ def parse(text: str, source: str = "<string>") -> Any:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else None
-        msg = " ".join(x for x in (err.context, err.problem) if x)
+        msg = ": ".join(x for x in (err.context, err.problem) if x)
         raise ConfigError([Problem(f"invalid YAML: {msg}", source, line)]) from None
     except yaml.YAMLError as err:
         raise ConfigError([Problem(f"invalid YAML: {err}", source)]) from None
@@ -262,7 +273,9 @@ class _Flow(dict):
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        # indent list items under their key, as people write pipelines by hand
+        return super().increase_indent(flow, False)
 
 
 _Dumper.add_representer(
