@@ -1,30 +1,51 @@
 """augnoise: noise augmentation for deep learning.
 
 Declarative pipelines (YAML or Python) of modality-specific noise transforms, with keyed,
-reproducible randomness. Importing augnoise is light: numba, albumentations and torch are
-imported only where they are used.
+reproducible randomness. Importing augnoise is light: the public names below load on first
+use, and numba, albumentations and torch only where they are used.
 """
-from .core.config import dump, dumps, load, loads
-from .core.compose import OneOf, SomeOf, Sometimes
-from .core.errors import AugnoiseError, ConfigError, InputError, ParamError
-from .core.pipeline import Pipeline
-from .core.registry import get_transform, transform_names
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AugnoiseError",
-    "ConfigError",
-    "InputError",
-    "OneOf",
-    "ParamError",
-    "Pipeline",
-    "SomeOf",
-    "Sometimes",
-    "dump",
-    "dumps",
-    "get_transform",
-    "load",
-    "loads",
-    "transform_names",
-]
+_EXPORTS = {
+    "Pipeline": "augnoise.core.pipeline",
+    "load": "augnoise.core.config",
+    "loads": "augnoise.core.config",
+    "dump": "augnoise.core.config",
+    "dumps": "augnoise.core.config",
+    "OneOf": "augnoise.core.compose",
+    "SomeOf": "augnoise.core.compose",
+    "Sometimes": "augnoise.core.compose",
+    "AugnoiseError": "augnoise.core.errors",
+    "ConfigError": "augnoise.core.errors",
+    "InputError": "augnoise.core.errors",
+    "ParamError": "augnoise.core.errors",
+    "get_transform": "augnoise.core.registry",
+    "transform_names": "augnoise.core.registry",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .core.compose import OneOf, SomeOf, Sometimes
+    from .core.config import dump, dumps, load, loads
+    from .core.errors import AugnoiseError, ConfigError, InputError, ParamError
+    from .core.pipeline import Pipeline
+    from .core.registry import get_transform, transform_names
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'augnoise' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

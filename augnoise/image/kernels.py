@@ -44,7 +44,7 @@ def _compiled():
     gamma = np.uint64(GOLDEN_GAMMA)
     m1 = np.uint64(0xBF58476D1CE4E5B9)
     m2 = np.uint64(0x94D049BB133111EB)
-    s16, s30, s27, s31 = np.uint64(16), np.uint64(30), np.uint64(27), np.uint64(31)
+    s16, s30, s27, s31, s32, s48 = (np.uint64(k) for k in (16, 30, 27, 31, 32, 48))
     mask = np.uint64(0xFFFF)
 
     @nb.njit(inline="always")
@@ -53,66 +53,72 @@ def _compiled():
         z = (z ^ (z >> s27)) * m2
         return z ^ (z >> s31)
 
-    @nb.njit(inline="always")
-    def word(key, q):
-        return mix(u64(key) + gamma * u64(q + 1))
+    block = 2048  # values per block: the noise buffer (8 KiB) stays in L1
 
     @nb.njit(inline="always")
-    def gauss(table, z, r):
-        return table[(z >> (s16 * u64(r))) & mask]
+    def fill(noise, table, key, first, count):
+        # noise[k] = table value for stream position first + k (first is a multiple of 4);
+        # position i uses 64-bit word i // 4 = mix(key + (i // 4 + 1) * gamma), lane i % 4.
+        q0 = first >> 2
+        for q in range((count + 3) >> 2):
+            z = mix(u64(key) + gamma * u64(q0 + q + 1))
+            noise[4 * q] = table[z & mask]
+            noise[4 * q + 1] = table[(z >> s16) & mask]
+            noise[4 * q + 2] = table[(z >> s32) & mask]
+            noise[4 * q + 3] = table[z >> s48]
 
-    @nb.njit(cache=True, nogil=True, boundscheck=False)
+    @nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
     def gauss_int(src, dst, table, scale, offset, maxval, key, group):
-        # Flat src/dst. ``group`` consecutive values share one noise value (the channels of a
-        # pixel when per_channel is off). v = x + noise + 0.5 is clamped to [0, maxval] and
-        # truncated, which equals floor(x + noise + 0.5) saturated: round to nearest.
+        # Flat src/dst; ``group`` consecutive values share one noise value (the channels of a
+        # pixel when per_channel is off). Two phases per block: scalar table look-ups into a
+        # small buffer, then a vectorisable add. v = x + noise + 0.5 is clamped to
+        # [0, maxval] and truncated: that is floor(x + noise + 0.5) saturated, round-to-nearest.
         fm = np.float32(maxval)
         zero = np.float32(0.0)
+        noise = np.empty(block, np.float32)
         npix = src.size // group
-        if group == 1:
-            nq = npix >> 2
-            for q in range(nq):
-                z = word(key, q)
-                b = q * 4
-                for r in range(4):
-                    v = np.float32(src[b + r]) + (scale * gauss(table, z, r) + offset)
-                    dst[b + r] = min(max(v, zero), fm)
-            z = word(key, nq)
-            for j in range(nq * 4, npix):
-                v = np.float32(src[j]) + (scale * gauss(table, z, j & 3) + offset)
-                dst[j] = min(max(v, zero), fm)
-        else:
-            for j in range(npix):
-                if (j & 3) == 0:
-                    z = word(key, j >> 2)
-                noise = scale * gauss(table, z, j & 3) + offset
-                b = j * group
-                for c in range(group):
-                    v = np.float32(src[b + c]) + noise
-                    dst[b + c] = min(max(v, zero), fm)
+        for start in range(0, npix, block):
+            m = min(block, npix - start)
+            fill(noise, table, key, start, m)
+            if group == 1:
+                s = src[start : start + m]
+                d = dst[start : start + m]
+                for i in range(m):
+                    v = np.float32(s[i]) + (scale * noise[i] + offset)
+                    d[i] = min(max(v, zero), fm)
+            else:
+                for i in range(m):
+                    w = scale * noise[i] + offset
+                    b = (start + i) * group
+                    for c in range(group):
+                        v = np.float32(src[b + c]) + w
+                        dst[b + c] = min(max(v, zero), fm)
 
-    @nb.njit(cache=True, nogil=True, boundscheck=False)
+    @nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
     def gauss_float(src, dst, table, scale, offset, clip, key, group):
         # Returns (non-finite inputs, inputs outside [0, 1]); the caller raises on either.
+        noise = np.empty(block, np.float32)
         npix = src.size // group
         bad = 0
         out = 0
-        z = u64(0)
-        for j in range(npix):
-            if (j & 3) == 0:
-                z = word(key, j >> 2)
-            noise = scale * gauss(table, z, j & 3) + offset
-            b = j * group
-            for c in range(group):
-                x = src[b + c]
-                if not (x - x == 0.0):  # NaN or inf
-                    bad += 1
-                elif x < 0.0 or x > 1.0:
-                    out += 1
-                v = x + noise
-                if clip:
-                    v = min(max(v, np.float32(0.0)), np.float32(1.0))
-                dst[b + c] = v
+        lo = np.float32(0.0)
+        hi = np.float32(1.0)
+        for start in range(0, npix, block):
+            m = min(block, npix - start)
+            fill(noise, table, key, start, m)
+            for i in range(m):
+                w = scale * noise[i] + offset
+                b = (start + i) * group
+                for c in range(group):
+                    x = src[b + c]
+                    if not (x - x == 0.0):  # NaN or inf
+                        bad += 1
+                    elif x < lo or x > hi:
+                        out += 1
+                    v = x + w
+                    if clip:
+                        v = min(max(v, lo), hi)
+                    dst[b + c] = v
         return bad, out
 
     return gauss_int, gauss_float

@@ -1,0 +1,148 @@
+"""The CLI, run as a user runs it: through subprocess."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+
+BAD = Path(ROOT, "tests", "data", "bad_yaml")
+
+
+def run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "augnoise.cli.main", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_console_script_exists():
+    exe = Path(sys.executable).parent / "augnoise"
+    assert exe.exists()
+    out = subprocess.run([str(exe), "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "preview" in out.stdout and "validate" in out.stdout
+
+
+def test_list_and_modality_filter():
+    out = run("list")
+    assert out.returncode == 0
+    for name in ("image.GaussianNoise", "image.SaltAndPepper", "image.ShotNoise", "image.SpeckleNoise", "OneOf", "albumentations.<Name>"):
+        assert name in out.stdout
+    out = run("list", "--modality", "image")
+    assert "OneOf" not in out.stdout and "image.ShotNoise" in out.stdout
+    out = run("list", "-m", "nonsense")
+    assert out.returncode == 2 and "no transforms for modality 'nonsense'" in out.stderr
+
+
+def test_show():
+    out = run("show", "image.GaussianNoise")
+    assert out.returncode == 0
+    assert "std" in out.stdout and "fraction of the full range" in out.stdout and "default 0.05" in out.stdout
+    out = run("show", "image.GausianNoise")
+    assert out.returncode == 2 and "did you mean image.GaussianNoise?" in out.stderr
+    out = run("show", "albumentations.HorizontalFlip")
+    assert out.returncode == 0 and "p" in out.stdout
+
+
+def test_validate_ok_and_bad():
+    ok = run("validate", "pipelines/image_noise.yaml")
+    assert ok.returncode == 0 and "pipelines/image_noise.yaml: ok (seed 7" in ok.stdout
+    bad = run("validate", str(BAD / "05_negative_std.yaml"), str(BAD / "24_many_errors.yaml"))
+    assert bad.returncode == 2
+    lines = bad.stderr.strip().splitlines()
+    assert lines[0] == f"{BAD / '05_negative_std.yaml'}:6: step 3 (image.GaussianNoise): std: must be >= 0, got -0.1"
+    assert len(lines) == 6 and "Traceback" not in bad.stderr
+
+
+def test_validate_hostile_file_runs_nothing(tmp_path):
+    marker = tmp_path / "pwned"
+    f = tmp_path / "evil.yaml"
+    f.write_text(f"seed: 1\nsample:\n  - image.GaussianNoise: !!python/object/apply:os.system ['touch {marker}']\n")
+    out = run("validate", str(f))
+    assert out.returncode == 2 and "is not allowed" in out.stderr and not marker.exists()
+
+
+def test_schema_is_json_and_covers_transforms():
+    out = run("schema")
+    schema = json.loads(out.stdout)
+    assert out.returncode == 0
+    assert set(schema["properties"]) == {"seed", "sample", "batch"}
+    gauss = schema["$defs"]["image.GaussianNoise"]["properties"]["image.GaussianNoise"]["anyOf"][0]
+    assert gauss["additionalProperties"] is False and "std" in gauss["properties"]
+
+
+def test_preview_writes_grid(tmp_path):
+    out = run("preview", "pipelines/image_noise.yaml", "samples/scene.png", "samples/chart_gray.png",
+              "-n", "4", "-o", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    written = [tmp_path / "scene_preview.png", tmp_path / "chart_gray_preview.png"]
+    assert out.stdout.split() == ["wrote", str(written[0]), "wrote", str(written[1])]
+    grid = cv2.imread(str(written[0]))
+    src = cv2.imread(str(Path(ROOT, "samples", "scene.png")))
+    assert grid.shape[1] >= 5 * src.shape[1]  # original + 4 variants side by side
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
+    again = run("preview", "pipelines/image_noise.yaml", "samples/scene.png", "-n", "4", "-o", str(tmp_path / "again"))
+    assert (tmp_path / "again" / "scene_preview.png").read_bytes() == written[0].read_bytes()  # deterministic
+    other = run("preview", "pipelines/image_noise.yaml", "samples/scene.png", "-n", "4", "--seed", "8", "-o", str(tmp_path / "s8"))
+    assert other.returncode == 0
+    assert (tmp_path / "s8" / "scene_preview.png").read_bytes() != written[0].read_bytes()
+
+
+def test_preview_corrupt_input_reports_and_continues(tmp_path):
+    corrupt = tmp_path / "broken.png"
+    corrupt.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    out = run("preview", "pipelines/image_noise.yaml", str(corrupt), "samples/chart_gray.png", "-n", "2", "-o", str(tmp_path / "o"))
+    assert out.returncode == 1
+    assert f"augnoise: {corrupt}: not a readable image (corrupt or unsupported format)" in out.stderr
+    assert (tmp_path / "o" / "chart_gray_preview.png").exists()
+    assert not (tmp_path / "o" / "broken_preview.png").exists()
+    assert "Traceback" not in out.stderr
+
+
+def test_preview_bad_pipeline_exits_2(tmp_path):
+    out = run("preview", str(BAD / "06_range_order.yaml"), "samples/scene.png", "-o", str(tmp_path))
+    assert out.returncode == 2 and "lo must be <= hi" in out.stderr and not any(tmp_path.iterdir())
+
+
+def test_preview_input_error_names_step(tmp_path):
+    img = tmp_path / "deep.png"
+    cv2.imwrite(str(img), np.zeros((8, 8, 3), np.uint16))  # uint16 is fine
+    flt = tmp_path / "float.tiff"
+    cv2.imwrite(str(flt), np.full((8, 8), 7.0, np.float32))  # float outside [0, 1]
+    out = run("preview", "pipelines/image_noise.yaml", str(img), str(flt), "-n", "2", "-o", str(tmp_path / "o"))
+    assert out.returncode == 1
+    assert f"augnoise: {flt}: step 1 (image.GaussianNoise): float image has 64 value(s) outside [0, 1]" in out.stderr
+
+
+def test_bad_usage_exits_2():
+    out = run("frobnicate")
+    assert out.returncode == 2 and "invalid choice" in out.stderr
+
+
+LIGHT = """
+import sys
+from augnoise.cli.main import main
+code = main({args!r})
+heavy = sorted(m for m in ("torch", "albumentations", "numba", "scipy", "cv2", "soundfile") if m in sys.modules)
+print("HEAVY=" + ",".join(heavy))
+"""
+
+
+@pytest.mark.parametrize("args", [["list"], ["validate", "tests/data/light.yaml"], ["show", "image.ShotNoise"]])
+def test_light_commands_do_not_import_heavy_modules(args):
+    out = subprocess.run([sys.executable, "-c", LIGHT.format(args=args)], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_import_and_help_are_light():
+    code = ("import sys, augnoise\n"
+            "print(sorted(m for m in ('torch', 'albumentations', 'numba', 'scipy', 'cv2') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+    code = ("import sys\nfrom augnoise.cli.main import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('torch', 'albumentations', 'numba', 'yaml', 'pydantic') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
