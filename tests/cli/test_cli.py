@@ -146,3 +146,18 @@ def test_import_and_help_are_light():
             "print(sorted(m for m in ('torch', 'albumentations', 'numba', 'yaml', 'pydantic') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_preview_never_overwrites_inputs_and_keeps_same_stems_apart(tmp_path):
+    src = tmp_path / "scene_preview.png"
+    src.write_bytes(Path(ROOT, "samples", "scene.png").read_bytes())
+    before = src.read_bytes()
+    out = run("preview", "pipelines/image_noise.yaml", str(tmp_path / "scene.png"), str(src), "-n", "1", "-o", str(tmp_path))
+    assert out.returncode == 1 and "output would overwrite an input" in out.stderr
+    assert src.read_bytes() == before
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "scene.png").write_bytes(before)
+    out = run("preview", "pipelines/image_noise.yaml", "samples/scene.png", str(tmp_path / "a" / "scene.png"),
+              "-n", "1", "-o", str(tmp_path / "o"))
+    assert out.returncode == 0
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["scene_2_preview.png", "scene_preview.png"]
