@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import yaml
 
 from .compose import COMPOSITES
 from .errors import ConfigError, ParamError, Problem
+from .files import atomic_write
 from .registry import ALBU_PREFIX, albumentations_suggest, get_transform, suggest
 from .transform import Step
 
@@ -306,14 +306,4 @@ def dumps(pipeline: "Pipeline") -> str:
 
 def dump(pipeline: "Pipeline", path: str | os.PathLike[str]) -> None:
     """Write a pipeline to a YAML file atomically (a temp file renamed into place)."""
-    text = dumps(pipeline)
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, dumps(pipeline))

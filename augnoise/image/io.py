@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from ..core.errors import InputError
+from ..core.files import atomic_write
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 
@@ -38,7 +38,6 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray) -> Path:
     import cv2
 
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     img = to_display(image) if image.dtype not in (np.uint8, np.uint16) else image
     if img.ndim == 3 and img.shape[2] == 3:
         img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
@@ -47,15 +46,7 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray) -> Path:
     ok, buf = cv2.imencode(target.suffix or ".png", img)
     if not ok:
         raise InputError(f"{path}: cannot encode image")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buf.tobytes())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(target, buf.tobytes())
     return target
 
 
