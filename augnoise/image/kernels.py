@@ -1,18 +1,10 @@
 """Pure image-noise kernels (plain functions: array in, new array out).
 
-The Gaussian kernel is fused: one pass over the image does counter-based random bits,
-Gaussian values, the addition, unbiased rounding and saturation.
-
-* Random bits: SplitMix64 on a counter (``key + k * golden_gamma``); the 64-bit ``key`` comes
-  from the caller's keyed numpy generator, so output is a pure function of (input, key).
-  Each 64-bit word feeds four 16-bit indices.
-* Gaussian values: an inverse-CDF table of 65,536 entries, ``Phi^-1((j + 0.5) / 65536)``,
-  re-centred and re-scaled so the table has mean exactly 0 and variance exactly 1. Its CDF
-  differs from the normal one by at most 1/65536 inside the table range (|z| <= 4.3).
-* Integer dtypes: ``floor(x + noise + 0.5)`` then saturation: round to nearest, which is
-  unbiased for symmetric noise (truncation toward zero is what loses std in other libraries).
-
-numba is imported on first use only, so importing augnoise stays light.
+The Gaussian kernel is fused: per block of values, exact standard-normal values from
+:mod:`augnoise.core.fastnormal` (counter-based bits into an inverse-CDF table), then one
+vectorised pass adds them, rounds without bias and saturates. Integer dtypes use
+``floor(x + noise + 0.5)`` then saturation: round to nearest, which is unbiased for symmetric
+noise (truncation toward zero is what loses std in other libraries).
 """
 from __future__ import annotations
 
@@ -20,52 +12,16 @@ import functools
 
 import numpy as np
 
-TABLE_BITS = 16
-GOLDEN_GAMMA = 0x9E3779B97F4A7C15
-
-
-@functools.lru_cache(maxsize=1)
-def gaussian_table() -> np.ndarray:
-    """The float32 inverse-CDF table (mean 0, variance 1 exactly, in float64 arithmetic)."""
-    from scipy.special import ndtri
-
-    n = 1 << TABLE_BITS
-    t = ndtri((np.arange(n, dtype=np.float64) + 0.5) / n)
-    t -= t.mean()
-    t /= np.sqrt(np.mean(t * t))
-    return t.astype(np.float32)
+from ..core import fastnormal
+from ..core.fastnormal import gaussian_table
 
 
 @functools.lru_cache(maxsize=1)
 def _compiled():
     import numba as nb
 
-    u64 = nb.uint64
-    gamma = np.uint64(GOLDEN_GAMMA)
-    m1 = np.uint64(0xBF58476D1CE4E5B9)
-    m2 = np.uint64(0x94D049BB133111EB)
-    s16, s30, s27, s31, s32, s48 = (np.uint64(k) for k in (16, 30, 27, 31, 32, 48))
-    mask = np.uint64(0xFFFF)
-
-    @nb.njit(inline="always")
-    def mix(z):
-        z = (z ^ (z >> s30)) * m1
-        z = (z ^ (z >> s27)) * m2
-        return z ^ (z >> s31)
-
-    block = 2048  # values per block: the noise buffer (8 KiB) stays in L1
-
-    @nb.njit(inline="always")
-    def fill(noise, table, key, first, count):
-        # noise[k] = table value for stream position first + k (first is a multiple of 4);
-        # position i uses 64-bit word i // 4 = mix(key + (i // 4 + 1) * gamma), lane i % 4.
-        q0 = first >> 2
-        for q in range((count + 3) >> 2):
-            z = mix(u64(key) + gamma * u64(q0 + q + 1))
-            noise[4 * q] = table[z & mask]
-            noise[4 * q + 1] = table[(z >> s16) & mask]
-            noise[4 * q + 2] = table[(z >> s32) & mask]
-            noise[4 * q + 3] = table[z >> s48]
+    fill = fastnormal.jit().fill
+    block = fastnormal.BLOCK
 
     @nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
     def gauss_int(src, dst, table, scale, offset, maxval, key, group):
