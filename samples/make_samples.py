@@ -48,10 +48,52 @@ def gray_chart(size: int = 256) -> np.ndarray:
     return (img * 255 + 0.5).astype(np.uint8)
 
 
+def chirp_tones(rate: int = 16000, seconds: float = 2.0) -> np.ndarray:
+    """Stereo int16 (N, 2): a 200 Hz -> 4 kHz chirp over a harmonic A3 tone (220 Hz with
+    harmonics) and a short note pattern; the right channel is the same 20 dB quieter, so
+    per-channel SNR handling is audible and measurable."""
+    t = np.arange(int(rate * seconds)) / rate
+    f0, f1 = 200.0, 4000.0
+    k = (f1 / f0) ** (1 / seconds)
+    chirp = np.sin(2 * np.pi * f0 * (k**t - 1) / np.log(k))
+    tone = sum(np.sin(2 * np.pi * 220 * h * t) / h for h in range(1, 6))
+    notes = np.zeros_like(t)
+    for i, f in enumerate((523.25, 659.25, 783.99, 1046.5)):
+        on = (t >= 0.25 + 0.4 * i) & (t < 0.55 + 0.4 * i)
+        notes[on] = np.sin(2 * np.pi * f * t[on]) * np.hanning(on.sum())
+    left = 0.25 * chirp + 0.12 * tone + 0.3 * notes
+    left *= 0.8 / np.abs(left).max()
+    right = left * 0.1
+    return np.round(np.stack([left, right], axis=1) * 32767).astype(np.int16)
+
+
+def hum_and_hiss(rate: int = 8000, seconds: float = 3.0) -> np.ndarray:
+    """Mono float32: 50 Hz mains hum with harmonics, pinkish hiss and a few clicks, at 8 kHz
+    (so mixing it into 16 kHz audio exercises resampling)."""
+    rng = np.random.default_rng(2024)
+    n = int(rate * seconds)
+    t = np.arange(n) / rate
+    hum = sum(np.sin(2 * np.pi * 50 * h * t + h) / h**1.5 for h in range(1, 8))
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.arange(spec.size, dtype=float)
+    f[0] = 1
+    hiss = np.fft.irfft(spec / np.sqrt(f), n)
+    hiss /= np.abs(hiss).max()
+    clicks = np.zeros(n)
+    clicks[rng.integers(0, n, 12)] = rng.choice([-1.0, 1.0], 12)
+    x = 0.4 * hum / np.abs(hum).max() + 0.4 * hiss + 0.5 * clicks
+    return (0.9 * x / np.abs(x).max()).astype(np.float32)
+
+
 def main() -> None:
+    import soundfile as sf
+
+    sf.write(HERE / "chirp_tones.wav", chirp_tones(), 16000, subtype="PCM_16")
+    (HERE / "noise").mkdir(exist_ok=True)
+    sf.write(HERE / "noise" / "hum_hiss.flac", hum_and_hiss(), 8000, subtype="PCM_16")
     cv2.imwrite(str(HERE / "scene.png"), cv2.cvtColor(colour_scene(), cv2.COLOR_RGB2BGR))
     cv2.imwrite(str(HERE / "chart_gray.png"), gray_chart())
-    for p in sorted(HERE.glob("*.png")):
+    for p in sorted([*HERE.glob("*.png"), *HERE.glob("*.wav"), *HERE.glob("noise/*")]):
         print(f"{p.name}: {p.stat().st_size} bytes")
 
 

@@ -35,9 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of the pipeline file format")
 
-    s = sub.add_parser("preview", help="write augmented previews of input files (an image grid PNG)")
+    s = sub.add_parser("preview", help="write augmented previews of input files (image grid; audio files + spectrogram)")
     s.add_argument("pipeline", help="pipeline YAML file")
-    s.add_argument("inputs", nargs="+", metavar="INPUT", help="image files (png, jpg, tif, ...)")
+    s.add_argument("inputs", nargs="+", metavar="INPUT", help="image (png, jpg, tif, ...) or audio (wav, flac, ogg) files")
     s.add_argument("-n", type=int, default=8, help="number of variants (default 8)")
     s.add_argument("-o", "--out", default="out", help="output directory (default out/)")
     s.add_argument("--seed", type=int, default=None, help="override the pipeline's seed")

@@ -1,50 +1,86 @@
-"""``augnoise preview``: augmented variants of input files, for a person to look at."""
+"""``augnoise preview``: augmented variants of input files, for a person to look at or hear.
+
+* image: one grid PNG, the original then ``n`` variants labelled with their index;
+* audio: ``n`` augmented files in the input's format, rate and subtype, and one spectrogram
+  PNG (original and variants, titled with the parameters each step drew).
+
+Outputs never overwrite an input, and two inputs with the same name get distinct outputs.
+"""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 from ..core.config import load
 from ..core.errors import InputError
 from ..core.pipeline import Pipeline
 
 
-def preview_image(pipeline: Pipeline, path: str, n: int, target: Path, epoch: int = 0) -> Path:
-    """Write a grid PNG to ``target``: the original, then ``n`` variants keyed by index 0..n-1."""
+def _describe(trace: list[tuple[str, dict[str, Any]]]) -> str:
+    parts = []
+    for name, params in trace:
+        vals = " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items() if k != "index")
+        parts.append(f"{name} {vals}".strip())
+    return "; ".join(parts) or "(no step applied)"
+
+
+class Outputs:
+    """Plans output paths: a unique stem per input, and a guard against overwriting inputs."""
+
+    def __init__(self, inputs: list[str], out_dir: Path):
+        self.out_dir = out_dir
+        self.sources = {Path(p).resolve() for p in inputs}
+        self.stems: dict[str, str] = {}
+        used: set[str] = set()
+        for p in inputs:
+            stem, k = Path(p).stem, 1
+            name = stem
+            while name in used:
+                k += 1
+                name = f"{stem}_{k}"
+            used.add(name)
+            self.stems[p] = name
+
+    def path(self, source: str, suffix: str) -> Path:
+        target = self.out_dir / f"{self.stems[source]}{suffix}"
+        if target.resolve() in self.sources:
+            raise InputError(f"{target}: output would overwrite an input; choose another -o directory")
+        return target
+
+
+def preview_image(pipeline: Pipeline, path: str, n: int, outputs: Outputs, epoch: int = 0) -> list[Path]:
+    """Write a grid PNG: the original, then ``n`` variants keyed by index 0..n-1."""
     from ..image.io import make_grid, read_image, write_image
 
+    target = outputs.path(path, "_preview.png")
     img = read_image(path)
-    variants = []
+    variants = [pipeline({"image": img}, index=i, epoch=epoch)["image"] for i in range(n)]
+    grid = make_grid([img, *variants], ["original"] + [f"#{i}" for i in range(n)])
+    return [write_image(target, grid)]
+
+
+def preview_audio(pipeline: Pipeline, path: str, n: int, outputs: Outputs, epoch: int = 0) -> list[Path]:
+    """Write ``n`` augmented copies (same format) and a spectrogram PNG comparing them."""
+    from ..audio.io import read_audio, spectrogram_png, write_audio
+
+    suffix = Path(path).suffix
+    targets = [outputs.path(path, f"_{i}{suffix}") for i in range(n)]
+    png = outputs.path(path, "_spectrogram.png")
+    audio, info = read_audio(path)
+    clips, titles = [audio], [f"original: {Path(path).name} ({info.channels} ch, {info.sample_rate} Hz, {info.subtype})"]
     for i in range(n):
-        try:
-            variants.append(pipeline({"image": img}, index=i, epoch=epoch)["image"])
-        except InputError as err:
-            raise InputError(f"{path}: {err}") from None
-    labels = ["original"] + [f"#{i}" for i in range(n)]
-    grid = make_grid([img, *variants], labels)
-    return write_image(target, grid)
-
-
-def output_paths(inputs: list[str], out_dir: Path, suffix: str = "_preview.png") -> dict[str, Path]:
-    """One distinct output per input (``x_preview.png``, ``x_2_preview.png`` for a second
-    ``x``); refuses any output that is one of the inputs, so sources are never overwritten."""
-    sources = {Path(p).resolve() for p in inputs}
-    taken: set[Path] = set()
-    result = {}
-    for p in inputs:
-        stem, k = Path(p).stem, 1
-        target = out_dir / f"{stem}{suffix}"
-        while target.resolve() in taken:
-            k += 1
-            target = out_dir / f"{stem}_{k}{suffix}"
-        if target.resolve() in sources:
-            raise InputError(f"{target}: output would overwrite an input; choose another -o directory")
-        taken.add(target.resolve())
-        result[p] = target
-    return result
+        trace: list = []
+        clips.append(pipeline({"audio": audio, "sample_rate": info.sample_rate}, index=i, epoch=epoch, trace=trace)["audio"])
+        titles.append(f"#{i}: {_describe(trace)}")
+    written = [write_audio(t, c, info) for t, c in zip(targets, clips[1:])]
+    written.append(spectrogram_png(png, clips, titles, info.sample_rate))
+    return written
 
 
 def cmd_preview(pipeline_path: str, inputs: list[str], n: int = 8, out: str = "out",
                 seed: int | None = None, epoch: int = 0) -> int:
+    from ..audio.io import AUDIO_SUFFIXES
     from ..image.io import IMAGE_SUFFIXES
 
     if n < 1:
@@ -52,19 +88,23 @@ def cmd_preview(pipeline_path: str, inputs: list[str], n: int = 8, out: str = "o
     pipeline = load(pipeline_path)
     if seed is not None:
         pipeline = Pipeline(sample=pipeline.sample, batch=pipeline.batch, seed=seed)
-    out_dir = Path(out)
-    targets = output_paths(inputs, out_dir)
+    outputs = Outputs(inputs, Path(out))
     failures = 0
     for path in inputs:
         suffix = Path(path).suffix.lower()
         try:
             if suffix in IMAGE_SUFFIXES:
-                written = preview_image(pipeline, path, n, targets[path], epoch)
+                written = preview_image(pipeline, path, n, outputs, epoch)
+            elif suffix in AUDIO_SUFFIXES:
+                written = preview_audio(pipeline, path, n, outputs, epoch)
             else:
-                raise InputError(f"{path}: unsupported file type {suffix or '(none)'!r} (images: {', '.join(sorted(IMAGE_SUFFIXES))})")
+                kinds = ", ".join(sorted(IMAGE_SUFFIXES | AUDIO_SUFFIXES))
+                raise InputError(f"unsupported file type {suffix or '(none)'!r} (supported: {kinds})")
         except InputError as err:
-            print(f"augnoise: {err}", file=__import__("sys").stderr)
+            msg = str(err)
+            print(f"augnoise: {msg if msg.startswith(path) else f'{path}: {msg}'}", file=sys.stderr)
             failures += 1
             continue
-        print(f"wrote {written}")
+        for w in written:
+            print(f"wrote {w}")
     return 1 if failures else 0

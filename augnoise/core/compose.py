@@ -38,13 +38,14 @@ class Composite(Step):
         self.transforms = list(transforms)
         self.p = p
 
-    def _run(self, sample: Mapping[str, Any], rng: np.random.Generator, order: Sequence[int]) -> Sample:
+    def _run(self, sample: Mapping[str, Any], rng: np.random.Generator, order: Sequence[int],
+             trace: list | None = None) -> Sample:
         from .pipeline import locate
 
         out = dict(sample)
         for i in order:
             try:
-                out = self.transforms[i](out, child_generator(rng, i))
+                out = self.transforms[i](out, child_generator(rng, i), trace)
             except InputError as err:
                 # keep the child's position; the pipeline adds the composite's own in front
                 located = locate(err, i + 1, self.transforms[i])
@@ -54,10 +55,10 @@ class Composite(Step):
     def _choose(self, rng: np.random.Generator) -> Sequence[int]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def __call__(self, sample: Mapping[str, Any], rng: np.random.Generator) -> Sample:
+    def __call__(self, sample: Mapping[str, Any], rng: np.random.Generator, trace: list | None = None) -> Sample:
         if self.p < 1.0 and rng.random() >= self.p:
             return dict(sample)
-        return self._run(sample, rng, self._choose(rng))
+        return self._run(sample, rng, self._choose(rng), trace)
 
     def _extra_config(self) -> dict[str, Any]:
         return {}

@@ -28,7 +28,7 @@ import yaml
 
 from .compose import COMPOSITES
 from .errors import ConfigError, ParamError, Problem
-from .files import atomic_write
+from .files import atomic_write, relative_to
 from .registry import ALBU_PREFIX, albumentations_suggest, get_transform, suggest
 from .transform import Step
 
@@ -265,7 +265,8 @@ def load(path: str | os.PathLike[str]) -> "Pipeline":
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise ConfigError([Problem("not UTF-8 text", source, line)]) from None
-    return loads(text, source)
+    with relative_to(p.parent):
+        return loads(text, source)
 
 
 class _Flow(dict):

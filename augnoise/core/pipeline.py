@@ -57,9 +57,10 @@ class Pipeline:
         self.sample = list(sample)
         self.batch = list(batch)
 
-    def __call__(self, data: Any, *, index: int = 0, epoch: int = 0) -> Any:
+    def __call__(self, data: Any, *, index: int = 0, epoch: int = 0, trace: list | None = None) -> Any:
         """Run the sample stage on one sample dict (or a bare image array) keyed by
-        ``(seed, epoch, index)``; returns a new dict (or array). The input is not modified."""
+        ``(seed, epoch, index)``; returns a new dict (or array). The input is not modified.
+        Pass a list as ``trace`` to collect ``(step name, drawn parameters)`` of applied steps."""
         bare = isinstance(data, np.ndarray)
         if bare:
             sample: Sample = {"image": data}
@@ -70,7 +71,7 @@ class Pipeline:
         for i, step in enumerate(self.sample):
             rng = step_generator(self.seed, epoch=epoch, index=index, path=(i,), stage=SAMPLE_STAGE)
             try:
-                sample = step(sample, rng)
+                sample = step(sample, rng, trace)
             except InputError as err:
                 raise locate(err, i + 1, step) from None
         return sample["image"] if bare else sample

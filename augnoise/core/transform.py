@@ -34,7 +34,10 @@ class Step:
 
     name: ClassVar[str] = ""
 
-    def __call__(self, sample: Mapping[str, Any], rng: np.random.Generator) -> Sample:  # pragma: no cover
+    def __call__(self, sample: Mapping[str, Any], rng: np.random.Generator,
+                 trace: list[tuple[str, dict[str, Any]]] | None = None) -> Sample:  # pragma: no cover
+        """Return a new sample. When ``trace`` is a list, append ``(name, drawn params)`` for
+        every leaf step actually applied (for previews and debugging)."""
         raise NotImplementedError
 
     def to_config(self) -> dict[str, Any]:  # pragma: no cover - abstract
@@ -85,6 +88,10 @@ class Transform(Step):
         """Validate one input value; raise :class:`InputError` with a clear message."""
         return data
 
+    def context(self, sample: Mapping[str, Any]) -> dict[str, Any]:
+        """Other sample fields the kernel needs (e.g. ``sample_rate``); merged into params."""
+        return {}
+
     def make_params(self, data: Any, rng: np.random.Generator) -> dict[str, Any]:
         """Draw the random parameters of one call (std from its range, ...)."""
         return {}
@@ -93,7 +100,8 @@ class Transform(Step):
         """Apply the kernel to ``data`` with drawn ``params``; must return a new array."""
         raise NotImplementedError
 
-    def __call__(self, sample: Mapping[str, Any], rng: np.random.Generator) -> Sample:
+    def __call__(self, sample: Mapping[str, Any], rng: np.random.Generator,
+                 trace: list[tuple[str, dict[str, Any]]] | None = None) -> Sample:
         field = self.field
         if field not in sample:
             raise InputError(f"sample has no field {field!r} (fields: {', '.join(map(str, sample)) or 'none'})")
@@ -101,7 +109,12 @@ class Transform(Step):
         if self.p < 1.0 and rng.random() >= self.p:
             return out
         data = self.check(sample[field])
-        out[field] = self.apply(data, self.make_params(data, rng), rng)
+        ctx = self.context(sample)
+        params = self.make_params(data, rng)
+        out[field] = self.apply(data, {**params, **ctx} if ctx else params, rng)
+        if trace is not None:
+            trace.append((self.name, {k: v for k, v in params.items()
+                                      if k != "key" and isinstance(v, (int, float, str, bool))}))
         return out
 
     def to_config(self) -> dict[str, Any]:

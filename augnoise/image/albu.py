@@ -56,7 +56,7 @@ class AlbumentationsStep(Step):
         self.p = float(p)
         self.field = field
 
-    def __call__(self, sample: Mapping[str, Any], rng: np.random.Generator) -> Sample:
+    def __call__(self, sample: Mapping[str, Any], rng: np.random.Generator, trace: list | None = None) -> Sample:
         out = dict(sample)
         if self.field not in sample:
             raise InputError(f"sample has no field {self.field!r}")
@@ -70,6 +70,8 @@ class AlbumentationsStep(Step):
         # albumentations gets a private copy: our input is never handed out for mutation.
         res = self._t(image=np.array(img, copy=True))["image"]
         out[self.field] = np.ascontiguousarray(res)
+        if trace is not None:
+            trace.append((self.name, {}))
         return out
 
     def to_config(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ class Mark(Transform):
     class Params(BaseParams):
         tag: str = "x"
 
-    def __call__(self, sample, rng):
+    def __call__(self, sample, rng, trace=None):
         out = dict(sample)
         out["log"] = [*sample.get("log", []), self.params.tag]
         return out
@@ -94,3 +94,14 @@ def test_nested_input_error_names_the_path():
                        "        - image.GaussianNoise: {std: 0.1}\n        - image.ShotNoise: {photons: 5}\n")
     with pytest.raises(augnoise.InputError, match=r"^step 1\.1 \(image\.GaussianNoise\): image dtype must be"):
         p(np.zeros((4, 4), np.int32))
+
+
+def test_trace_records_applied_steps_and_drawn_params():
+    p = augnoise.loads("seed: 1\nsample:\n  - image.GaussianNoise: {std: [0.1, 0.2]}\n"
+                       "  - OneOf: {transforms: [{image.ShotNoise: {photons: 9}}, {image.SpeckleNoise: {std: 0.3}}]}\n"
+                       "  - image.SaltAndPepper: {p: 0}\n")
+    trace = []
+    p(np.zeros((4, 4), np.uint8), index=0, trace=trace)
+    assert [name for name, _ in trace][0] == "image.GaussianNoise" and len(trace) == 2
+    assert 0.1 <= trace[0][1]["std"] <= 0.2 and "key" not in trace[0][1]
+    assert trace[1] in (("image.ShotNoise", {"photons": 9}), ("image.SpeckleNoise", {"std": 0.3}))

@@ -1,0 +1,8 @@
+"""Audio noise transforms: ``(C, N)`` channels-first or ``(N,)`` mono; float32 in [-1, 1],
+int16 or int32 PCM (returned in the same dtype). ``sample_rate`` travels in the sample dict."""
+from .background import BackgroundNoise
+from .color import ColorNoise
+from .gaussian import GaussianNoise
+from .snr import GaussianSNR
+
+__all__ = ["BackgroundNoise", "ColorNoise", "GaussianNoise", "GaussianSNR"]

@@ -1,0 +1,167 @@
+"""audio.BackgroundNoise: real noise recordings mixed in at an exact SNR."""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import Field, WithJsonSchema
+from pydantic.functional_validators import BeforeValidator
+
+from ..core.errors import InputError, ParamError
+from ..core.files import resolve_path
+from ..core.params import RangeParam, draw
+from .base import AudioParams, AudioTransform
+from .kernels import mix_at_snr
+
+NOISE_SUFFIXES = {".wav", ".flac", ".ogg"}
+#: files up to this long are decoded once per worker and cached; longer ones are read by segment
+CACHE_SECONDS = 30.0
+#: tries to find a non-silent segment before giving up
+SEGMENT_TRIES = 8
+
+
+def _check_paths(v: Any) -> Any:
+    items = [v] if isinstance(v, str) else v
+    if not isinstance(items, list) or not items or not all(isinstance(p, str) and p for p in items):
+        raise ValueError(f"must be a file or folder path, or a non-empty list of them, got {v!r}")
+    return v
+
+
+Paths = Annotated[
+    Any,
+    BeforeValidator(_check_paths),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}),
+]
+
+
+@dataclass(frozen=True)
+class NoiseFile:
+    path: str
+    sample_rate: int
+    frames: int
+    channels: int
+    mtime_ns: int
+
+
+def _scan(paths: list[str]) -> list[NoiseFile]:
+    """Resolve files and folders, check every file is readable and not silent."""
+    import soundfile as sf
+
+    files: list[Path] = []
+    for raw in paths:
+        p = resolve_path(raw)
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in NOISE_SUFFIXES and q.is_file())
+            if not found:
+                raise ValueError(f"folder {raw!r} holds no {'/'.join(sorted(NOISE_SUFFIXES))} files")
+            files += found
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise ValueError(f"{raw!r} does not exist (resolved to {p})")
+    out = []
+    for f in files:
+        try:
+            info = sf.info(str(f))
+            peak = 0.0
+            for block in sf.blocks(str(f), blocksize=1 << 16, dtype="float32", always_2d=True):
+                peak = max(peak, float(np.abs(block).max(initial=0.0)))
+        except (sf.LibsndfileError, RuntimeError, OSError) as err:
+            raise ValueError(f"cannot read noise file {str(f)!r}: {err}") from None
+        if info.frames == 0 or peak == 0.0:
+            raise ValueError(f"noise file {str(f)!r} is silent (no non-zero sample)")
+        out.append(NoiseFile(str(f), int(info.samplerate), int(info.frames), int(info.channels), os.stat(f).st_mtime_ns))
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _decoded(entry: NoiseFile, rate: int) -> np.ndarray:
+    """Whole file as (C, M) float32 at ``rate``; cached per process (each DataLoader worker)."""
+    import soundfile as sf
+
+    data, _ = sf.read(entry.path, dtype="float32", always_2d=True)
+    return _resample(data, entry.sample_rate, rate)
+
+
+def _resample(data: np.ndarray, src: int, dst: int) -> np.ndarray:
+    """(M, C) float32 -> (C, M') float32 at ``dst`` (soxr, high quality)."""
+    if src != dst:
+        import soxr
+
+        data = soxr.resample(data, src, dst, quality="HQ")
+    return np.ascontiguousarray(data.T, dtype=np.float32)
+
+
+def _segment(entry: NoiseFile, n: int, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` frames of noise at ``rate``: a random crop, or the file looped from a random start."""
+    if entry.frames / entry.sample_rate <= CACHE_SECONDS:
+        data = _decoded(entry, rate)
+        m = data.shape[1]
+        start = int(rng.integers(0, max(m - n, 0) + 1)) if m >= n else int(rng.integers(0, m))
+        if m >= n:
+            return data[:, start : start + n]
+        return data[:, (start + np.arange(n)) % m]
+    import soundfile as sf
+
+    need = int(np.ceil(n * entry.sample_rate / rate)) + 64  # a margin for the resampler
+    need = min(need, entry.frames)
+    start = int(rng.integers(0, entry.frames - need + 1))
+    with sf.SoundFile(entry.path) as fh:  # read only the needed part of a long file
+        fh.seek(start)
+        data = fh.read(need, dtype="float32", always_2d=True)
+    seg = _resample(data, entry.sample_rate, rate)
+    if seg.shape[1] < n:
+        seg = seg[:, np.arange(n) % seg.shape[1]]
+    return seg[:, :n]
+
+
+class BackgroundNoise(AudioTransform):
+    """Mix in a real noise recording at ``snr_db`` (exact, per channel, as in audio.GaussianSNR).
+
+    ``paths`` is a file, a folder (searched for .wav/.flac/.ogg) or a list of them; relative
+    paths are relative to the pipeline file. Every file is checked when the pipeline loads:
+    unreadable or silent files are errors. For each call one file is drawn, then a random
+    segment of the clip's length (looped from a random start if the file is shorter),
+    resampled to the sample's ``sample_rate`` with soxr when the rates differ. Mono noise goes
+    to every channel; noise with the clip's channel count maps channel to channel; any other
+    count is mixed down to mono first. Files up to 30 s are decoded once per worker process and
+    cached; longer files are read by segment.
+    """
+
+    name = "audio.BackgroundNoise"
+    needs_rate = True
+
+    class Params(AudioParams):
+        paths: Paths = Field(..., description="noise file(s) or folder(s); relative to the pipeline file")
+        snr_db: RangeParam(ge=-40, le=120, unit="dB") = Field([5.0, 20.0], description="signal-to-noise ratio in dB (RMS)")
+        per_channel: bool = Field(True, description="hold the SNR on each channel (false: over all channels)")
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        paths = self.params.paths
+        try:
+            self.files = _scan([paths] if isinstance(paths, str) else list(paths))
+        except ValueError as err:
+            raise ParamError(self.name, [("paths", str(err))]) from None
+
+    def make_params(self, data: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
+        i = int(rng.integers(len(self.files)))
+        return {"snr_db": draw(self.params.snr_db, rng), "file": Path(self.files[i].path).name, "index": i}
+
+    def process(self, x: np.ndarray, params: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
+        entry = self.files[params["index"]]
+        for _ in range(SEGMENT_TRIES):
+            seg = _segment(entry, x.shape[1], params["sample_rate"], rng)
+            if np.any(seg):
+                break
+        else:
+            raise InputError(f"{SEGMENT_TRIES} random segments of {entry.path!r} were all silent")
+        c = x.shape[0]
+        if seg.shape[0] != c:
+            seg = seg.mean(axis=0, keepdims=True) if seg.shape[0] != 1 else seg
+            seg = np.broadcast_to(seg, (c, seg.shape[1]))
+        return mix_at_snr(x, seg, params["snr_db"], self.params.per_channel)

@@ -1,0 +1,66 @@
+"""Pure audio-noise kernels on ``(C, N)`` float arrays on the [-1, 1] scale."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.fastnormal import standard_normal
+
+#: spectral exponent b of each named colour: power spectral density ~ 1 / f**b
+COLORS = {"white": 0.0, "pink": 1.0, "brown": 2.0, "blue": -1.0, "violet": -2.0}
+
+
+def mean_square(x: np.ndarray) -> np.ndarray:
+    """Per-channel mean square of ``(C, N)``, accumulated in float64."""
+    return np.einsum("ij,ij->i", x, x, dtype=np.float64) / x.shape[1]
+
+
+def snr_gains(signal_ms: np.ndarray, noise_ms: np.ndarray, snr_db: float, per_channel: bool = True) -> np.ndarray:
+    """Per-channel gains that put noise at ``snr_db`` below the signal, by RMS.
+
+    With ``per_channel`` every channel gets its own gain, so the SNR holds on each channel.
+    Otherwise one gain for all channels from the mean power over channels. A silent channel
+    (or silent noise) gets gain 0: it is left as it is, never NaN or inf.
+    """
+    if not per_channel:
+        signal_ms = np.full_like(signal_ms, signal_ms.mean())
+        noise_ms = np.full_like(noise_ms, noise_ms.mean())
+    ok = (signal_ms > 0) & (noise_ms > 0)
+    ratio = np.divide(signal_ms, noise_ms, out=np.zeros_like(signal_ms), where=ok)
+    return np.sqrt(ratio) * 10.0 ** (-snr_db / 20.0)
+
+
+def mix_at_snr(x: np.ndarray, noise: np.ndarray, snr_db: float, per_channel: bool = True) -> np.ndarray:
+    """``x + g * noise`` with gains from :func:`snr_gains`: the SNR measured on the result is
+    exactly ``snr_db`` (per channel when ``per_channel``), whatever the noise's own level."""
+    g = snr_gains(mean_square(x), mean_square(noise), snr_db, per_channel).astype(x.dtype)
+    return x + g[:, None] * noise.astype(x.dtype, copy=False)
+
+
+def white_noise(channels: int, n: int, key: int, dtype: np.dtype = np.float32) -> np.ndarray:
+    """``(C, N)`` standard-normal noise, a pure function of ``key``."""
+    z = standard_normal((channels, n), key)
+    return z if z.dtype == dtype else z.astype(dtype)
+
+
+def color_noise(channels: int, n: int, exponent: float, key: int) -> np.ndarray:
+    """``(C, N)`` noise with power spectral density ~ 1/f**exponent over the whole length.
+
+    Built in the frequency domain: independent complex Gaussian bins weighted by
+    ``k**(-exponent/2)`` (DC set to 0), inverse real FFT over a fast length >= N, cropped to N.
+    Nothing is tiled, so nothing repeats. Unit scale is arbitrary (callers set the level).
+    Clips shorter than 2 samples have no spectrum to shape and get white noise.
+    """
+    if n < 2 or exponent == 0.0:
+        return white_noise(channels, n, key)
+    from scipy import fft
+
+    m = fft.next_fast_len(n, real=True)
+    bins = m // 2 + 1
+    spec = standard_normal((channels, 2 * bins), key).view(np.complex64)
+    k = np.arange(bins, dtype=np.float32)
+    k[0] = 1.0
+    w = k ** np.float32(-exponent / 2.0)
+    w[0] = 0.0
+    spec *= w
+    out = fft.irfft(spec, n=m, axis=1, workers=1)[:, :n]
+    return np.ascontiguousarray(out, dtype=np.float32)
