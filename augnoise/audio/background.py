@@ -87,6 +87,26 @@ def _decoded(entry: NoiseFile, rate: int) -> np.ndarray:
     return _resample(data, entry.sample_rate, rate)
 
 
+#: crossfade at the loop seam when a file is shorter than the clip (seconds)
+LOOP_FADE_SECONDS = 0.02
+
+
+@functools.lru_cache(maxsize=64)
+def _looped(entry: NoiseFile, rate: int) -> np.ndarray:
+    """One period of the file made seamless: its last L samples are crossfaded (equal power,
+    for uncorrelated noise) into its first L, so looping adds no click. Period M - L."""
+    data = _decoded(entry, rate)
+    m = data.shape[1]
+    fade = min(int(LOOP_FADE_SECONDS * rate), m // 4)
+    if fade < 2:
+        return data
+    period = m - fade
+    theta = (np.arange(fade, dtype=np.float32) + 0.5) / fade * (np.pi / 2)
+    out = data[:, :period].copy()
+    out[:, :fade] = data[:, :fade] * np.sin(theta) + data[:, period:] * np.cos(theta)
+    return out
+
+
 def _resample(data: np.ndarray, src: int, dst: int) -> np.ndarray:
     """(M, C) float32 -> (C, M') float32 at ``dst`` (soxr, high quality)."""
     if src != dst:
@@ -101,10 +121,12 @@ def _segment(entry: NoiseFile, n: int, rate: int, rng: np.random.Generator) -> n
     if entry.frames / entry.sample_rate <= CACHE_SECONDS:
         data = _decoded(entry, rate)
         m = data.shape[1]
-        start = int(rng.integers(0, max(m - n, 0) + 1)) if m >= n else int(rng.integers(0, m))
         if m >= n:
+            start = int(rng.integers(0, m - n + 1))
             return data[:, start : start + n]
-        return data[:, (start + np.arange(n)) % m]
+        loop = _looped(entry, rate)
+        start = int(rng.integers(0, loop.shape[1]))
+        return loop[:, (start + np.arange(n)) % loop.shape[1]]
     import soundfile as sf
 
     need = int(np.ceil(n * entry.sample_rate / rate)) + 64  # a margin for the resampler
@@ -126,7 +148,8 @@ class BackgroundNoise(AudioTransform):
     paths are relative to the pipeline file. Every file is checked when the pipeline loads:
     unreadable or silent files are errors. For each call one file is drawn, then a random
     segment of the clip's length (looped from a random start if the file is shorter),
-    resampled to the sample's ``sample_rate`` with soxr when the rates differ. Mono noise goes
+    resampled to the sample's ``sample_rate`` with soxr when the rates differ; a file shorter than
+    the clip loops with a 20 ms equal-power crossfade at the seam, so looping adds no click. Mono noise goes
     to every channel; noise with the clip's channel count maps channel to channel; any other
     count is mixed down to mono first. Files up to 30 s are decoded once per worker process and
     cached; longer files are read by segment.
