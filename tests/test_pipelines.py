@@ -1,30 +1,51 @@
-"""Every example pipeline loads, validates, round-trips, and runs on the sample files."""
+"""Every example pipeline loads, validates, round-trips, and runs on the matching sample files."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import augnoise
+from augnoise.audio.io import read_audio
+from augnoise.core.compose import Composite
 from augnoise.image.io import read_image
 from tests.conftest import ROOT
 
 PIPELINES = sorted(Path(ROOT, "pipelines").glob("*.yaml"))
-SAMPLES = sorted(Path(ROOT, "samples").glob("*.png"))
+IMAGES = sorted(Path(ROOT, "samples").glob("*.png"))
+AUDIO = sorted(Path(ROOT, "samples").glob("*.wav"))
+
+
+def modalities(steps):
+    out = set()
+    for s in steps:
+        if isinstance(s, Composite):
+            out |= modalities(s.transforms)
+        else:
+            out.add(getattr(s, "modality", "image"))  # albumentations steps are image steps
+    return out
 
 
 def test_there_are_examples_and_small_samples():
-    assert len(PIPELINES) >= 2 and len(SAMPLES) >= 2
-    assert sum(p.stat().st_size for p in Path(ROOT, "samples").iterdir()) < 1 << 20
-    kinds = {read_image(p).ndim for p in SAMPLES}
-    assert kinds == {2, 3}  # a grayscale and a colour sample
+    assert len(PIPELINES) >= 3 and len(IMAGES) >= 2 and AUDIO
+    assert sum(p.stat().st_size for p in Path(ROOT, "samples").rglob("*") if p.is_file()) < 1 << 20
+    assert {read_image(p).ndim for p in IMAGES} == {2, 3}  # a grayscale and a colour sample
+    assert all(p.stat().st_size < 200_000 for p in AUDIO)
 
 
 @pytest.mark.parametrize("path", PIPELINES, ids=lambda p: p.name)
 def test_pipeline_file(path):
     p = augnoise.load(path)
-    assert augnoise.loads(p.dumps()) == p
-    for sample in SAMPLES:
-        img = read_image(sample)
-        out = [p(img, index=i) for i in range(3)]
-        assert all(o.dtype == img.dtype and o.shape == img.shape for o in out)
-        assert not np.array_equal(out[0], out[1])
+    assert augnoise.loads(p.dumps(), base_dir=path.parent) == p
+    kinds = modalities(p.sample)
+    assert len(kinds) == 1, f"{path.name} mixes modalities {kinds}"
+    if kinds == {"image"}:
+        samples = [({"image": read_image(f)}, "image") for f in IMAGES]
+    else:
+        samples = []
+        for f in AUDIO:
+            audio, info = read_audio(f)
+            samples.append(({"audio": audio, "sample_rate": info.sample_rate}, "audio"))
+    for sample, field in samples:
+        outs = [p(sample, index=i)[field] for i in range(3)]
+        assert all(o.dtype == sample[field].dtype and o.shape == sample[field].shape for o in outs)
+        assert not np.array_equal(outs[0], outs[1])

@@ -33,10 +33,11 @@ def check_audio(x: Any) -> np.ndarray:
             f"(C, N); transpose an (N, C) array with .T"
         )
     if x.dtype.kind == "f":
-        finite = np.isfinite(x)
-        if not finite.all():
-            raise InputError(f"audio holds {int(x.size - finite.sum())} NaN or inf value(s)")
-        peak = float(np.abs(x).max())
+        from .kernels import finite_peak
+
+        bad, peak = finite_peak(x)
+        if bad:
+            raise InputError(f"audio holds {bad} NaN or inf value(s)")
         if peak > 1.0:
             raise InputError(f"float audio must lie in [-1, 1], got a peak of {peak:g} (is it PCM stored as float?)")
     return x

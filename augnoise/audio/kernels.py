@@ -1,6 +1,8 @@
 """Pure audio-noise kernels on ``(C, N)`` float arrays on the [-1, 1] scale."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..core.fastnormal import standard_normal
@@ -9,9 +11,45 @@ from ..core.fastnormal import standard_normal
 COLORS = {"white": 0.0, "pink": 1.0, "brown": 2.0, "blue": -1.0, "violet": -2.0}
 
 
+@functools.lru_cache(maxsize=1)
+def _jit():
+    import numba as nb
+
+    @nb.njit(cache=True, nogil=True, boundscheck=False, fastmath={"reassoc", "contract"})
+    def mean_squares(x):
+        c, n = x.shape
+        out = np.empty(c, np.float64)
+        for i in range(c):
+            acc = 0.0
+            for j in range(n):
+                v = np.float64(x[i, j])
+                acc += v * v
+            out[i] = acc / n
+        return out
+
+    @nb.njit(cache=True, nogil=True, boundscheck=False)
+    def stats(x):
+        # (number of NaN/inf values, peak |x| over the finite ones), one pass
+        bad = 0
+        peak = 0.0
+        for v in x:
+            if v - v != 0.0:
+                bad += 1
+            elif abs(v) > peak:
+                peak = abs(v)
+        return bad, peak
+
+    return mean_squares, stats
+
+
 def mean_square(x: np.ndarray) -> np.ndarray:
     """Per-channel mean square of ``(C, N)``, accumulated in float64."""
-    return np.einsum("ij,ij->i", x, x, dtype=np.float64) / x.shape[1]
+    return _jit()[0](np.ascontiguousarray(x))
+
+
+def finite_peak(x: np.ndarray) -> tuple[int, float]:
+    """``(count of NaN/inf values, peak |x| of the rest)`` of a float array, in one pass."""
+    return _jit()[1](np.ascontiguousarray(x).reshape(-1))
 
 
 def snr_gains(signal_ms: np.ndarray, noise_ms: np.ndarray, snr_db: float, per_channel: bool = True) -> np.ndarray:
@@ -42,6 +80,17 @@ def white_noise(channels: int, n: int, key: int, dtype: np.dtype = np.float32) -
     return z if z.dtype == dtype else z.astype(dtype)
 
 
+@functools.lru_cache(maxsize=32)
+def _color_weights(bins: int, exponent: float) -> np.ndarray:
+    """Amplitude weights ``k**(-exponent/2)`` of the rfft bins, DC zeroed (read-only, cached)."""
+    k = np.arange(bins, dtype=np.float64)
+    k[0] = 1.0
+    w = (k ** (-exponent / 2.0)).astype(np.float32)
+    w[0] = 0.0
+    w.setflags(write=False)
+    return w
+
+
 def color_noise(channels: int, n: int, exponent: float, key: int) -> np.ndarray:
     """``(C, N)`` noise with power spectral density ~ 1/f**exponent over the whole length.
 
@@ -57,10 +106,6 @@ def color_noise(channels: int, n: int, exponent: float, key: int) -> np.ndarray:
     m = fft.next_fast_len(n, real=True)
     bins = m // 2 + 1
     spec = standard_normal((channels, 2 * bins), key).view(np.complex64)
-    k = np.arange(bins, dtype=np.float32)
-    k[0] = 1.0
-    w = k ** np.float32(-exponent / 2.0)
-    w[0] = 0.0
-    spec *= w
+    spec *= _color_weights(bins, float(exponent))
     out = fft.irfft(spec, n=m, axis=1, workers=1)[:, :n]
     return np.ascontiguousarray(out, dtype=np.float32)

@@ -243,10 +243,14 @@ def from_data(data: Any, source: str = "<string>") -> "Pipeline":
     return Pipeline(sample=sample, batch=batch, seed=seed)
 
 
-def loads(text: str, source: str = "<string>") -> "Pipeline":
-    """Load a pipeline from YAML text. ``source`` names it in error messages."""
+def loads(text: str, source: str = "<string>", base_dir: str | os.PathLike[str] | None = None) -> "Pipeline":
+    """Load a pipeline from YAML text. ``source`` names it in error messages; relative paths in
+    it (e.g. noise files) resolve against ``base_dir`` (default: the current directory)."""
     data = parse(text, source)
-    return from_data(data, source)
+    if base_dir is None:
+        return from_data(data, source)
+    with relative_to(base_dir):
+        return from_data(data, source)
 
 
 def load(path: str | os.PathLike[str]) -> "Pipeline":
@@ -265,8 +269,7 @@ def load(path: str | os.PathLike[str]) -> "Pipeline":
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise ConfigError([Problem("not UTF-8 text", source, line)]) from None
-    with relative_to(p.parent):
-        return loads(text, source)
+    return loads(text, source, base_dir=p.parent)
 
 
 class _Flow(dict):
