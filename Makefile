@@ -21,12 +21,14 @@ demo: $(STAMP)
 	$(VENV)/bin/augnoise validate pipelines/*.yaml
 	$(VENV)/bin/augnoise preview pipelines/image_noise.yaml samples/scene.png samples/chart_gray.png -o out/image_noise
 	$(VENV)/bin/augnoise preview pipelines/image_heavy.yaml samples/scene.png samples/chart_gray.png -o out/image_heavy
+	$(VENV)/bin/augnoise preview pipelines/audio_noise.yaml samples/chirp_tones.wav -n 4 -o out/audio_noise
 
 test: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider
 
 bench: $(STAMP)
 	$(VENV)/bin/augnoise bench image
+	$(VENV)/bin/augnoise bench audio
 
 clean:
 	rm -rf out .pytest_cache .hypothesis
