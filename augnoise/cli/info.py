@@ -29,7 +29,10 @@ def _param_rows(model: Any) -> list[tuple[str, str, str, str]]:
     rows = []
     schema = model.model_json_schema()
     props = schema.get("properties", {})
-    for name, info in model.model_fields.items():
+    common = ("p", "field")  # shared by every step: listed after the transform's own
+    fields = [f for f in model.model_fields if f not in common] + [f for f in common if f in model.model_fields]
+    for name in fields:
+        info = model.model_fields[name]
         prop = props.get(name, {})
         kind = _describe_schema(prop)
         default = "required" if info.is_required() else json.dumps(info.default)
@@ -39,15 +42,24 @@ def _param_rows(model: Any) -> list[tuple[str, str, str, str]]:
 
 def _describe_schema(prop: dict[str, Any]) -> str:
     if "anyOf" in prop:
-        item = prop["anyOf"][0]
-        return _describe_schema(item) + " or [lo, hi]"
+        alts = [a for a in prop["anyOf"] if a.get("type") != "null"]
+        if len(alts) == 2 and alts[1].get("type") == "array" and alts[1].get("items") == alts[0]:
+            return f"{_describe_schema(alts[0])}, or [lo, hi]"  # a range parameter
+        return " or ".join(_describe_schema(a) for a in alts)
+    if "const" in prop:
+        return json.dumps(prop["const"])
+    if prop.get("type") == "array":
+        item = _describe_schema(prop.get("items", {}))
+        if prop.get("minItems") == prop.get("maxItems") == 2:
+            return f"[lo, hi] of {item}"
+        return f"list of {item}"
     t = prop.get("type", "any")
     bounds = []
     for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")):
         if key in prop:
             bounds.append(f"{op}{prop[key]}")
     if "enum" in prop:
-        return " | ".join(map(str, prop["enum"]))
+        return " | ".join(json.dumps(v) if not isinstance(v, str) else v for v in prop["enum"])
     return f"{t} {' '.join(bounds)}".strip()
 
 

@@ -126,4 +126,4 @@ class Transform(Step):
     def describe(cls) -> str:
         """First paragraph of the docstring."""
         doc = (cls.__doc__ or "").strip()
-        return doc.split("\n\n")[0].replace("\n", " ")
+        return " ".join(doc.split("\n\n")[0].split())
