@@ -43,7 +43,8 @@ def _param_rows(model: Any) -> list[tuple[str, str, str, str]]:
 def _describe_schema(prop: dict[str, Any]) -> str:
     if "anyOf" in prop:
         alts = [a for a in prop["anyOf"] if a.get("type") != "null"]
-        if len(alts) == 2 and alts[1].get("type") == "array" and alts[1].get("items") == alts[0]:
+        pair = len(alts) == 2 and alts[1].get("type") == "array" and alts[1].get("minItems") == alts[1].get("maxItems") == 2
+        if pair and alts[1].get("items") == alts[0]:
             return f"{_describe_schema(alts[0])}, or [lo, hi]"  # a range parameter
         return " or ".join(_describe_schema(a) for a in alts)
     if "const" in prop:

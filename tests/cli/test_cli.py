@@ -161,3 +161,14 @@ def test_preview_never_overwrites_inputs_and_keeps_same_stems_apart(tmp_path):
               "-n", "1", "-o", str(tmp_path / "o"))
     assert out.returncode == 0
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["scene_2_preview.png", "scene_preview.png"]
+
+
+def test_show_describes_types_truthfully():
+    out = run("show", "audio.BackgroundNoise").stdout
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert "string or list of string" in rows["paths"]
+    assert "number >=-40 <=120, or [lo, hi]" in rows["snr_db"]
+    assert 'boolean or "rescale"' in rows["clip"]
+    assert list(rows)[-2:] == ["p", "field"]
+    listed = run("list", "-m", "audio").stdout
+    assert "audio.GaussianSNR" in listed and "  " not in listed.split("audio.ColorNoise", 1)[1].split("\n")[0].strip()
