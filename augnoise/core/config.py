@@ -28,14 +28,14 @@ import yaml
 
 from .compose import COMPOSITES
 from .errors import ConfigError, ParamError, Problem
-from .files import atomic_write, relative_to
+from .files import atomic_write, relative_to, resolve_path
 from .registry import ALBU_PREFIX, albumentations_suggest, get_transform, suggest
 from .transform import Step
 
 MAX_BYTES = 1 << 20
 MAX_NODES = 100_000
 MAX_DEPTH = 64
-TOP_KEYS = ("seed", "sample", "batch")
+TOP_KEYS = ("seed", "tabular", "sample", "batch")
 _STD = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {_STD + t for t in ("map", "seq", "str", "int", "float", "bool", "null")}
 
@@ -93,8 +93,8 @@ class _Reader:
             out.line, out.key_lines = line, {}
             for knode, vnode in node.value:
                 key = self.read(knode, depth + 1)
-                if not isinstance(key, str):
-                    self.fail(knode, f"keys must be strings, got {key!r}")
+                if not isinstance(key, (str, int)) or isinstance(key, bool):
+                    self.fail(knode, f"keys must be strings (or column indices), got {key!r}")
                 if key in out:
                     self.fail(knode, f"duplicate key {key!r}")
                 out[key] = self.read(vnode, depth + 1)
@@ -233,6 +233,7 @@ def from_data(data: Any, source: str = "<string>") -> "Pipeline":
     seed = data.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
         b.add(f"must be an integer in [0, 2**63), got {seed!r}", key_lines.get("seed"), field="seed")
+    tabular = _tabular_section(b, data.get("tabular"), key_lines.get("tabular")) if "tabular" in data else None
     sample = b.steps(data.get("sample"), "sample", "", key_lines.get("sample"))
     batch = b.steps(data.get("batch"), "batch", "", key_lines.get("batch"))
     if data.get("batch"):
@@ -240,7 +241,46 @@ def from_data(data: Any, source: str = "<string>") -> "Pipeline":
               key_lines.get("batch"), field="batch")
     if b.problems:
         raise ConfigError(sorted(b.problems, key=lambda p: p.line or 0))
-    return Pipeline(sample=sample, batch=batch, seed=seed)
+    return Pipeline(sample=sample, batch=batch, seed=seed, tabular=tabular)
+
+
+def _tabular_section(b: _Builder, sec: Any, line: int | None) -> Any:
+    """The ``tabular:`` section: ``columns`` (kinds, bounds) and ``fitted`` (inline or sidecar)."""
+    from ..tabular.schema import Fitted, TabularSpec
+
+    if sec is None:
+        return None
+    if not isinstance(sec, dict):
+        b.add(f"must be a mapping with keys columns, fitted; got {_type_name(sec)}", line, field="tabular")
+        return None
+    lines = getattr(sec, "key_lines", {})
+    for k in sec:
+        if k not in ("columns", "fitted"):
+            b.add("unknown key (known: columns, fitted)", lines.get(k, line), field=f"tabular.{k}")
+    try:
+        spec = TabularSpec.from_config(sec.get("columns"))
+    except ValueError as err:
+        cols = sec.get("columns")
+        where = getattr(cols, "line", lines.get("columns", line))
+        b.add(str(err), where, field="tabular.columns")
+        return None
+    fitted = sec.get("fitted")
+    fline = lines.get("fitted", line)
+    if isinstance(fitted, str):
+        path = resolve_path(fitted)
+        try:
+            spec.fitted = Fitted.load_npz(path)
+            spec.sidecar = fitted
+        except ValueError as err:
+            b.add(f"{err}", fline, field="tabular.fitted")
+    elif isinstance(fitted, dict):
+        try:
+            spec.fitted = Fitted.from_data(fitted)
+        except ValueError as err:
+            b.add(str(err), fline, field="tabular.fitted")
+    elif fitted is not None:
+        b.add(f"must be a sidecar file name or the statistics mapping, got {_type_name(fitted)}", fline, field="tabular.fitted")
+    return spec
 
 
 def loads(text: str, source: str = "<string>", base_dir: str | os.PathLike[str] | None = None) -> "Pipeline":
@@ -287,6 +327,17 @@ _Dumper.add_representer(
 )
 
 
+def _plain_data(v: Any) -> Any:
+    """Plain YAML data, keys kept as they are (column indices stay integers)."""
+    if isinstance(v, dict):
+        return {k: _plain_data(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain_data(x) for x in v]
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        return v.item()
+    return v
+
+
 def _plain(v: Any, params: bool = False) -> Any:
     if isinstance(v, dict):
         if len(v) == 1 and not params:  # a step: {Name: params}
@@ -303,11 +354,27 @@ def _plain(v: Any, params: bool = False) -> Any:
 
 def dumps(pipeline: "Pipeline") -> str:
     """YAML text of a pipeline; ``loads(dumps(p)) == p`` exactly, seed included."""
-    data = pipeline.to_dict()
-    out = {"seed": data["seed"], "sample": [_plain(s) for s in data["sample"]], "batch": [_plain(s) for s in data["batch"]]}
+    return _dump_data(pipeline.to_dict())
+
+
+def _dump_data(data: dict[str, Any]) -> str:
+    out: dict[str, Any] = {"seed": data["seed"]}
+    if "tabular" in data:
+        out["tabular"] = _plain_data(data["tabular"])
+    out["sample"] = [_plain(s) for s in data["sample"]]
+    out["batch"] = [_plain(s) for s in data["batch"]]
     return yaml.dump(out, Dumper=_Dumper, sort_keys=False, default_flow_style=None, width=100)
 
 
 def dump(pipeline: "Pipeline", path: str | os.PathLike[str]) -> None:
-    """Write a pipeline to a YAML file atomically (a temp file renamed into place)."""
-    atomic_write(path, dumps(pipeline))
+    """Write a pipeline to a YAML file atomically (a temp file renamed into place). Fitted
+    tabular statistics go to a sidecar ``<name>.fitted.npz`` beside it, named in the YAML."""
+    target = Path(path)
+    data = pipeline.to_dict()
+    spec = pipeline._tabular
+    if spec is not None and spec.fitted is not None:
+        sidecar = f"{target.stem}.fitted.npz"
+        atomic_write(target.parent / sidecar, spec.fitted.save_npz())
+        spec.sidecar = sidecar
+        data["tabular"] = spec.to_config(inline=False)
+    atomic_write(target, _dump_data(data))

@@ -42,7 +42,8 @@ class Pipeline:
     True
     """
 
-    def __init__(self, sample: Sequence[Step] = (), batch: Sequence[Step] = (), seed: int | None = None) -> None:
+    def __init__(self, sample: Sequence[Step] = (), batch: Sequence[Step] = (), seed: int | None = None,
+                 tabular: Any = None) -> None:
         if seed is None:
             seed = fresh_seed()
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
@@ -56,6 +57,46 @@ class Pipeline:
         self.seed = int(seed)
         self.sample = list(sample)
         self.batch = list(batch)
+        self._tabular = tabular
+        if tabular is not None or _uses_tabular(self.sample):
+            self._bind(self.tabular)
+
+    @property
+    def tabular(self) -> Any:
+        """The shared :class:`~augnoise.tabular.schema.TabularSpec` (column declarations and
+        fitted statistics) of this pipeline's tabular steps."""
+        if self._tabular is None:
+            from ..tabular.schema import TabularSpec
+
+            self._tabular = TabularSpec()
+        return self._tabular
+
+    def _bind(self, spec: Any) -> None:
+        for step in _walk(self.sample):
+            if hasattr(step, "bind"):
+                step.bind(spec)
+
+    def fit(self, features: Any, names: Sequence[str] | None = None) -> "Pipeline":
+        """Compute the column statistics tabular steps need (kinds not declared are inferred,
+        mean, std, donor pools) from the training table ``features`` (a 2-D array or a
+        DataFrame; NaN = missing). They are kept with the pipeline and saved by ``dump``."""
+        from ..tabular.frame import to_table
+        from ..tabular.schema import fit_stats
+
+        t = to_table(features)
+        if t.x.ndim != 2 or (t.x.shape[0] < 2 and not hasattr(features, "columns")):
+            raise InputError(f"fit needs the training table (rows, columns), got shape {getattr(features, 'shape', None)}")
+        if names is not None:
+            if t.names is not None and list(names) != t.names:
+                raise InputError("names given but the DataFrame has its own column names")
+            if len(names) != t.x.shape[1]:
+                raise InputError(f"names has {len(names)} entries for {t.x.shape[1]} columns")
+            t.names = [str(n) for n in names]
+        spec = self.tabular
+        spec.fitted = fit_stats(t.x, spec, t.names, t.frame_kinds)
+        spec.sidecar = None
+        self._bind(spec)
+        return self
 
     def __call__(self, data: Any, *, index: int = 0, epoch: int = 0, trace: list | None = None) -> Any:
         """Run the sample stage on one sample dict (or a bare image array) keyed by
@@ -78,12 +119,15 @@ class Pipeline:
 
     # -- configuration ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain-data form (what :meth:`dumps` writes)."""
-        return {
-            "seed": self.seed,
-            "sample": [s.to_config() for s in self.sample],
-            "batch": [s.to_config() for s in self.batch],
-        }
+        """Plain-data form (what :meth:`dumps` writes; fitted statistics inline)."""
+        out: dict[str, Any] = {"seed": self.seed}
+        if self._tabular is not None:
+            tab = self._tabular.to_config(inline=True)
+            if tab:
+                out["tabular"] = tab
+        out["sample"] = [s.to_config() for s in self.sample]
+        out["batch"] = [s.to_config() for s in self.batch]
+        return out
 
     def dumps(self) -> str:
         """YAML text that :func:`augnoise.loads` turns back into an equal pipeline, seed included."""
@@ -94,5 +138,15 @@ class Pipeline:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Pipeline) and other.to_dict() == self.to_dict()
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # noqa: D105
         return f"Pipeline(seed={self.seed}, sample={self.sample!r}, batch={self.batch!r})"
+
+
+def _walk(steps: Sequence[Step]):
+    for s in steps:
+        yield s
+        yield from _walk(getattr(s, "transforms", []))
+
+
+def _uses_tabular(steps: Sequence[Step]) -> bool:
+    return any(getattr(s, "modality", None) == "tabular" for s in _walk(steps))

@@ -1,0 +1,9 @@
+"""Tabular noise transforms on ``features``: a row, a table, or a pandas DataFrame.
+
+Column kinds and bounds are declared in the pipeline's ``tabular:`` section and completed by
+``pipeline.fit(features=X)``, whose statistics travel with the pipeline."""
+from .gaussian import GaussianNoise
+from .mask import MaskNoise
+from .swap import SwapNoise
+
+__all__ = ["GaussianNoise", "MaskNoise", "SwapNoise"]

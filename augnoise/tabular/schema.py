@@ -1,0 +1,295 @@
+"""Column kinds, declarations and fitted statistics for tabular noise.
+
+A pipeline's ``tabular:`` section declares column kinds and bounds (by name or index) and
+carries the statistics :meth:`Pipeline.fit` computed on the training table. Tabular steps read
+both; per-row use in DataLoader workers therefore never needs the whole table.
+
+Kinds: ``continuous``, ``integer`` (noise rounded), ``binary`` and ``categorical`` (untouched
+by additive noise; swap and mask keep them in their observed values). Kinds not declared are
+inferred when fitting: values in {0, 1} -> binary, all integral -> integer, else continuous;
+a DataFrame's bool columns are binary and its category columns categorical.
+"""
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..core.errors import InputError, ParamError
+
+KINDS = ("continuous", "integer", "binary", "categorical")
+KIND_CODE = {k: i for i, k in enumerate(KINDS)}
+#: at most this many donor values are kept per column
+POOL_SIZE = 256
+
+
+@dataclass(frozen=True)
+class ColumnDecl:
+    """A declared column: its kind (None: infer) and optional bounds."""
+
+    kind: str | None = None
+    lo: float | None = None
+    hi: float | None = None
+
+    def to_data(self) -> Any:
+        if self.lo is None and self.hi is None:
+            return self.kind
+        d: dict[str, Any] = {}
+        if self.kind:
+            d["kind"] = self.kind
+        d["bounds"] = [self.lo, self.hi]
+        return d
+
+
+def parse_decl(key: Any, value: Any) -> ColumnDecl:
+    """One ``columns:`` entry: a kind string, or ``{kind: ..., bounds: [lo, hi]}`` (null = open)."""
+    if isinstance(value, str):
+        value = {"kind": value}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"column {key!r}: expected a kind ({', '.join(KINDS)}) or a mapping with kind/bounds, got {value!r}")
+    unknown = set(value) - {"kind", "bounds"}
+    if unknown:
+        raise ValueError(f"column {key!r}: unknown key(s) {', '.join(sorted(map(str, unknown)))} (known: kind, bounds)")
+    kind = value.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"column {key!r}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    lo = hi = None
+    if "bounds" in value:
+        b = value["bounds"]
+        ok = isinstance(b, (list, tuple)) and len(b) == 2 and all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)) for v in b)
+        if not ok:
+            raise ValueError(f"column {key!r}: bounds must be [lo, hi] (numbers or null), got {b!r}")
+        lo, hi = b
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"column {key!r}: bounds lo must be <= hi, got [{lo}, {hi}]")
+    return ColumnDecl(kind, lo, hi)
+
+
+def _check_key(key: Any) -> Any:
+    if isinstance(key, bool) or not isinstance(key, (str, int)) or (isinstance(key, int) and key < 0):
+        raise ValueError(f"columns are named by a string or a non-negative index, got {key!r}")
+    return key
+
+
+@dataclass
+class Fitted:
+    """Statistics of a training table, per column (arrays of length n_columns)."""
+
+    names: list[str] | None
+    kinds: list[str]
+    mean: np.ndarray  # float64; 0 for an all-NaN column
+    std: np.ndarray  # float64; 0 for a constant or all-NaN column
+    pool_values: list[np.ndarray]  # observed values (sorted, no NaN)
+    pool_counts: list[np.ndarray]  # weights of those values (int64)
+    n_rows: int
+
+    @property
+    def n_columns(self) -> int:
+        return len(self.kinds)
+
+    # -- serialisation ----------------------------------------------------------------------
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "n_rows": self.n_rows,
+            "names": self.names,
+            "columns": [
+                {"kind": k, "mean": float(m), "std": float(s), "values": v.tolist(), "counts": c.tolist()}
+                for k, m, s, v, c in zip(self.kinds, self.mean, self.std, self.pool_values, self.pool_counts)
+            ],
+        }
+
+    @classmethod
+    def from_data(cls, d: Any) -> "Fitted":
+        try:
+            cols = d["columns"]
+            names = d.get("names")
+            out = cls(
+                names=None if names is None else [str(n) for n in names],
+                kinds=[c["kind"] for c in cols],
+                mean=np.array([float(c["mean"]) for c in cols], np.float64),
+                std=np.array([float(c["std"]) for c in cols], np.float64),
+                pool_values=[np.asarray(c["values"], np.float64) for c in cols],
+                pool_counts=[np.asarray(c["counts"], np.int64) for c in cols],
+                n_rows=int(d["n_rows"]),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"fitted statistics are malformed ({type(err).__name__}: {err})") from None
+        out.validate()
+        return out
+
+    def validate(self) -> None:
+        n = len(self.kinds)
+        if any(k not in KINDS for k in self.kinds):
+            raise ValueError(f"fitted statistics: unknown kind among {sorted(set(self.kinds))}")
+        if not (len(self.mean) == len(self.std) == len(self.pool_values) == len(self.pool_counts) == n):
+            raise ValueError("fitted statistics: per-column arrays differ in length")
+        if self.names is not None and len(self.names) != n:
+            raise ValueError("fitted statistics: names and columns differ in length")
+        for v, c in zip(self.pool_values, self.pool_counts):
+            if v.shape != c.shape or (c < 0).any() or not np.isfinite(v).all():
+                raise ValueError("fitted statistics: a donor pool is malformed")
+
+    def save_npz(self) -> bytes:
+        buf = io.BytesIO()
+        offsets = np.cumsum([0] + [len(v) for v in self.pool_values])
+        np.savez(
+            buf,
+            kinds=np.array(self.kinds),
+            names=np.array(self.names if self.names is not None else [], dtype=str),
+            has_names=np.array(self.names is not None),
+            mean=self.mean, std=self.std, n_rows=np.array(self.n_rows),
+            values=np.concatenate(self.pool_values) if self.pool_values else np.zeros(0),
+            counts=np.concatenate(self.pool_counts) if self.pool_counts else np.zeros(0, np.int64),
+            offsets=offsets,
+        )
+        return buf.getvalue()
+
+    @classmethod
+    def load_npz(cls, path: Path) -> "Fitted":
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                off = z["offsets"]
+                out = cls(
+                    names=[str(n) for n in z["names"]] if bool(z["has_names"]) else None,
+                    kinds=[str(k) for k in z["kinds"]],
+                    mean=z["mean"].astype(np.float64), std=z["std"].astype(np.float64),
+                    pool_values=[z["values"][a:b].astype(np.float64) for a, b in zip(off[:-1], off[1:])],
+                    pool_counts=[z["counts"][a:b].astype(np.int64) for a, b in zip(off[:-1], off[1:])],
+                    n_rows=int(z["n_rows"]),
+                )
+        except (OSError, KeyError, ValueError) as err:
+            raise ValueError(f"cannot read fitted statistics {str(path)!r}: {err}") from None
+        out.validate()
+        return out
+
+
+@dataclass
+class TabularSpec:
+    """Declared columns plus (after fit) the fitted statistics, shared by a pipeline's steps."""
+
+    columns: dict[Any, ColumnDecl] = field(default_factory=dict)
+    fitted: Fitted | None = None
+    #: sidecar file the fitted statistics were loaded from / will be written to (as written)
+    sidecar: str | None = None
+
+    @classmethod
+    def from_config(cls, columns: Any = None) -> "TabularSpec":
+        if columns is None:
+            return cls()
+        if not isinstance(columns, Mapping):
+            raise ValueError(f"columns must be a mapping of column name or index to kind, got {columns!r}")
+        return cls({_check_key(k): parse_decl(k, v) for k, v in columns.items()})
+
+    def decl_for(self, j: int, names: Sequence[str] | None) -> ColumnDecl:
+        d = self.columns.get(j)
+        if d is None and names is not None and j < len(names):
+            d = self.columns.get(names[j])
+        return d or ColumnDecl()
+
+    def check_names(self, names: Sequence[str] | None, n_columns: int) -> None:
+        for key in self.columns:
+            if isinstance(key, int):
+                if key >= n_columns:
+                    raise InputError(f"declared column index {key} is out of range (table has {n_columns} columns)")
+            elif names is None:
+                raise InputError(f"column {key!r} is declared by name but the table has no column names "
+                                 f"(pass a DataFrame or fit(features=X, names=[...]))")
+            elif key not in names:
+                raise InputError(f"declared column {key!r} is not in the table (columns: {', '.join(names)})")
+
+    def bounds(self, n_columns: int, names: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.full(n_columns, -np.inf)
+        hi = np.full(n_columns, np.inf)
+        for j in range(n_columns):
+            d = self.decl_for(j, names)
+            if d.lo is not None:
+                lo[j] = d.lo
+            if d.hi is not None:
+                hi[j] = d.hi
+        return lo, hi
+
+    def to_config(self, inline: bool = True) -> dict[str, Any]:
+        """``columns`` and ``fitted`` for YAML: fitted inline, or the sidecar file's name."""
+        out: dict[str, Any] = {}
+        if self.columns:
+            out["columns"] = {k: d.to_data() for k, d in self.columns.items()}
+        if self.fitted is not None:
+            out["fitted"] = self.fitted.to_data() if inline or not self.sidecar else self.sidecar
+        return out
+
+
+def infer_kind(col: np.ndarray) -> str:
+    """Kind of a float column from its non-NaN values."""
+    v = col[~np.isnan(col)]
+    if v.size and np.all((v == 0) | (v == 1)):
+        return "binary"
+    if v.size and np.all(v == np.round(v)):
+        return "integer"
+    return "continuous"
+
+
+def pool(col: np.ndarray, size: int = POOL_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """Donor pool of a column: its exact value counts when it has at most ``size`` distinct
+    values, else ``size`` evenly spaced order statistics (every donor is an observed value)."""
+    v = col[~np.isnan(col)]
+    if v.size == 0:
+        return np.zeros(0), np.zeros(0, np.int64)
+    values, counts = np.unique(v, return_counts=True)
+    if values.size <= size:
+        return values.astype(np.float64), counts.astype(np.int64)
+    s = np.sort(v)
+    picks = s[np.round(np.linspace(0, s.size - 1, size)).astype(np.int64)]
+    return picks.astype(np.float64), np.ones(size, np.int64)
+
+
+def fit_stats(x: np.ndarray, spec: TabularSpec, names: Sequence[str] | None,
+              frame_kinds: Sequence[str | None] | None = None) -> Fitted:
+    """Statistics of a 2-D float table (NaN = missing), honouring declared kinds."""
+    if x.ndim != 2 or x.shape[0] < 1:
+        raise InputError(f"fit needs a 2-D table with at least one row, got shape {x.shape}")
+    spec.check_names(names, x.shape[1])
+    lo, hi = spec.bounds(x.shape[1], names)
+    with np.errstate(invalid="ignore"):
+        below = np.nanmin(np.where(np.isnan(x), np.inf, x), axis=0) < lo
+        above = np.nanmax(np.where(np.isnan(x), -np.inf, x), axis=0) > hi
+    for j in np.nonzero(below | above)[0]:
+        label = names[j] if names is not None else j
+        col = x[:, j][~np.isnan(x[:, j])]
+        raise InputError(f"column {label!r}: declared bounds [{_num(lo[j])}, {_num(hi[j])}] but the table holds "
+                         f"values in [{_num(col.min())}, {_num(col.max())}]")
+    kinds, means, stds, pv, pc = [], [], [], [], []
+    for j in range(x.shape[1]):
+        col = x[:, j].astype(np.float64)
+        declared = spec.decl_for(j, names).kind
+        kind = declared or (frame_kinds[j] if frame_kinds and frame_kinds[j] else None) or infer_kind(col)
+        v = col[~np.isnan(col)]
+        kinds.append(kind)
+        means.append(float(v.mean()) if v.size else 0.0)
+        stds.append(float(v.std()) if v.size > 1 else 0.0)
+        vals, cnts = pool(col)
+        pv.append(vals)
+        pc.append(cnts)
+    return Fitted(list(names) if names is not None else None, kinds, np.array(means), np.array(stds), pv, pc, int(x.shape[0]))
+
+
+def _num(v: float) -> str:
+    return "null" if not np.isfinite(v) else (str(int(v)) if float(v).is_integer() else f"{v:g}")
+
+
+def kinds_without_fit(x: np.ndarray, spec: TabularSpec, names: Sequence[str] | None,
+                      frame_kinds: Sequence[str | None] | None = None) -> list[str]:
+    """Kinds from declarations, else the DataFrame dtype, else inferred from ``x`` itself."""
+    out = []
+    for j in range(x.shape[1]):
+        k = spec.decl_for(j, names).kind or (frame_kinds[j] if frame_kinds and frame_kinds[j] else None)
+        out.append(k or infer_kind(x[:, j].astype(np.float64)))
+    return out
+
+
+def bad_param(name: str, field: str, message: str) -> ParamError:
+    return ParamError(name, [(field, message)])
