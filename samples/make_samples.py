@@ -85,7 +85,28 @@ def hum_and_hiss(rate: int = 8000, seconds: float = 3.0) -> np.ndarray:
     return (0.9 * x / np.abs(x).max()).astype(np.float32)
 
 
+def patients(rows: int = 200) -> str:
+    """A small mixed-kind table: integer age and visits, continuous income and bmi, binary
+    smoker, categorical blood type (strings), with a few missing cells."""
+    rng = np.random.default_rng(7)
+    age = rng.integers(18, 90, rows).astype(float)
+    income = np.round(np.exp(rng.normal(10.5, 0.5, rows)), 2)
+    bmi = np.round(rng.normal(26, 4, rows), 1)
+    smoker = (rng.random(rows) < 0.25).astype(int)
+    blood = rng.choice(["A", "B", "AB", "O"], rows, p=[0.4, 0.1, 0.05, 0.45])
+    visits = rng.poisson(3, rows)
+    age[rng.choice(rows, 6, replace=False)] = np.nan
+    income[rng.choice(rows, 8, replace=False)] = np.nan
+    lines = ["age,income,bmi,smoker,blood_type,visits"]
+    for i in range(rows):
+        a = "" if np.isnan(age[i]) else str(int(age[i]))
+        inc = "" if np.isnan(income[i]) else f"{income[i]:.2f}"
+        lines.append(f"{a},{inc},{bmi[i]:.1f},{smoker[i]},{blood[i]},{visits[i]}")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
+    (HERE / "patients.csv").write_text(patients())
     import soundfile as sf
 
     sf.write(HERE / "chirp_tones.wav", chirp_tones(), 16000, subtype="PCM_16")
@@ -93,7 +114,7 @@ def main() -> None:
     sf.write(HERE / "noise" / "hum_hiss.flac", hum_and_hiss(), 8000, subtype="PCM_16")
     cv2.imwrite(str(HERE / "scene.png"), cv2.cvtColor(colour_scene(), cv2.COLOR_RGB2BGR))
     cv2.imwrite(str(HERE / "chart_gray.png"), gray_chart())
-    for p in sorted([*HERE.glob("*.png"), *HERE.glob("*.wav"), *HERE.glob("noise/*")]):
+    for p in sorted([*HERE.glob("*.png"), *HERE.glob("*.wav"), *HERE.glob("*.csv"), *HERE.glob("noise/*")]):
         print(f"{p.name}: {p.stat().st_size} bytes")
 
 

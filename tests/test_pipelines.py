@@ -8,11 +8,13 @@ import augnoise
 from augnoise.audio.io import read_audio
 from augnoise.core.compose import Composite
 from augnoise.image.io import read_image
+from augnoise.tabular.io import read_csv
 from tests.conftest import ROOT
 
 PIPELINES = sorted(Path(ROOT, "pipelines").glob("*.yaml"))
 IMAGES = sorted(Path(ROOT, "samples").glob("*.png"))
 AUDIO = sorted(Path(ROOT, "samples").glob("*.wav"))
+CSV = sorted(Path(ROOT, "samples").glob("*.csv"))
 
 
 def modalities(steps):
@@ -26,7 +28,7 @@ def modalities(steps):
 
 
 def test_there_are_examples_and_small_samples():
-    assert len(PIPELINES) >= 3 and len(IMAGES) >= 2 and AUDIO
+    assert len(PIPELINES) >= 4 and len(IMAGES) >= 2 and AUDIO and CSV
     assert sum(p.stat().st_size for p in Path(ROOT, "samples").rglob("*") if p.is_file()) < 1 << 20
     assert {read_image(p).ndim for p in IMAGES} == {2, 3}  # a grayscale and a colour sample
     assert all(p.stat().st_size < 200_000 for p in AUDIO)
@@ -40,6 +42,10 @@ def test_pipeline_file(path):
     assert len(kinds) == 1, f"{path.name} mixes modalities {kinds}"
     if kinds == {"image"}:
         samples = [({"image": read_image(f)}, "image") for f in IMAGES]
+    elif kinds == {"tabular"}:
+        t = read_csv(CSV[0])
+        p.fit(features=t.x, names=t.names)
+        samples = [({"features": t.x[i]}, "features") for i in range(5)] + [({"features": t.x}, "features")]
     else:
         samples = []
         for f in AUDIO:
@@ -47,5 +53,7 @@ def test_pipeline_file(path):
             samples.append(({"audio": audio, "sample_rate": info.sample_rate}, "audio"))
     for sample, field in samples:
         outs = [p(sample, index=i)[field] for i in range(3)]
+        assert all(np.array_equal(np.isnan(o), np.isnan(sample[field])) for o in outs) if field == "features" else True
         assert all(o.dtype == sample[field].dtype and o.shape == sample[field].shape for o in outs)
-        assert not np.array_equal(outs[0], outs[1])
+        if field != "features" or sample[field].ndim == 2:  # a single row may by chance be untouched
+            assert not np.array_equal(outs[0], outs[1], equal_nan=True)

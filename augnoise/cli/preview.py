@@ -2,7 +2,8 @@
 
 * image: one grid PNG, the original then ``n`` variants labelled with their index;
 * audio: ``n`` augmented files in the input's format, rate and subtype, and one spectrogram
-  PNG (original and variants, titled with the parameters each step drew).
+  PNG (original and variants, titled with the parameters each step drew);
+* CSV: ``n`` augmented copies and a printed before/after view of the first rows.
 
 Outputs never overwrite an input, and two inputs with the same name get distinct outputs.
 """
@@ -78,6 +79,27 @@ def preview_audio(pipeline: Pipeline, path: str, n: int, outputs: Outputs, epoch
     return written
 
 
+def preview_csv(pipeline: Pipeline, path: str, n: int, outputs: Outputs, epoch: int = 0) -> list[Path]:
+    """Write ``n`` augmented copies of a CSV (copy i keyed by index i) and print the first rows
+    before/after. A pipeline that needs fitted statistics and has none is fitted on this table."""
+    from ..tabular.io import before_after, read_csv, write_csv
+    from ..tabular.schema import fit_stats
+
+    targets = [outputs.path(path, f"_{i}.csv") for i in range(n)]
+    table = read_csv(path)
+    if pipeline.tabular.fitted is None:
+        pipeline.tabular.fitted = fit_stats(table.x, pipeline.tabular, table.names, table.frame_kinds)
+        pipeline._bind(pipeline.tabular)
+        print(f"(no fitted statistics in the pipeline: fitted on {path})")
+    copies = []
+    for i in range(n):
+        copies.append(pipeline({"features": table.x}, index=i, epoch=epoch)["features"])
+    written = [write_csv(t, table, c) for t, c in zip(targets, copies)]
+    print(f"{path}, copy 0 (* = changed):")
+    print(before_after(table, copies[0]))
+    return written
+
+
 def cmd_preview(pipeline_path: str, inputs: list[str], n: int = 8, out: str = "out",
                 seed: int | None = None, epoch: int = 0) -> int:
     from ..audio.io import AUDIO_SUFFIXES
@@ -97,8 +119,10 @@ def cmd_preview(pipeline_path: str, inputs: list[str], n: int = 8, out: str = "o
                 written = preview_image(pipeline, path, n, outputs, epoch)
             elif suffix in AUDIO_SUFFIXES:
                 written = preview_audio(pipeline, path, n, outputs, epoch)
+            elif suffix == ".csv":
+                written = preview_csv(pipeline, path, n, outputs, epoch)
             else:
-                kinds = ", ".join(sorted(IMAGE_SUFFIXES | AUDIO_SUFFIXES))
+                kinds = ", ".join(sorted(IMAGE_SUFFIXES | AUDIO_SUFFIXES | {".csv"}))
                 raise InputError(f"unsupported file type {suffix or '(none)'!r} (supported: {kinds})")
         except InputError as err:
             msg = str(err)

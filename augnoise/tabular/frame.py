@@ -39,8 +39,11 @@ def to_table(data: Any) -> Table:
     if data.size == 0:
         raise InputError(f"features are empty (shape {data.shape})")
     if data.dtype.kind == "f":
-        if np.isinf(data).any():
-            raise InputError(f"features hold {int(np.isinf(data).sum())} inf value(s) (NaN marks a missing cell; inf is not allowed)")
+        from .kernels import count_inf
+
+        infs = count_inf(data)
+        if infs:
+            raise InputError(f"features hold {infs} inf value(s) (NaN marks a missing cell; inf is not allowed)")
         x = data.reshape(1, -1) if data.ndim == 1 else data
         dtype, shape = data.dtype, data.shape
 

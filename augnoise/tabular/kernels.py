@@ -1,9 +1,14 @@
 """Pure tabular-noise kernels on 2-D float tables (rows x columns, NaN = missing).
 
-Randomness is counter-based: cell ``i = row * n_columns + column`` uses the 64-bit word
-``mix(key + (i + 1) * gamma)`` (its low 32 bits decide whether the cell is hit, the high 32 bits
-pick the donor), or, for Gaussian noise, stream position ``i`` of :mod:`augnoise.core.fastnormal`.
-So the result is a pure function of (table, key), and one pass does the whole table.
+Randomness is counter-based. Cell ``i = row * n_columns + column`` uses the 64-bit word
+``mix(key + (i + 1) * gamma)``: its low 32 bits decide whether the cell is hit (exact threshold
+``p * 2**32``), its high 32 bits pick the donor. Gaussian noise uses stream position ``i`` of
+:mod:`augnoise.core.fastnormal`. So results are a pure function of (table, key), and each
+kernel is one row-major pass over the table.
+
+Weighted donor pools are sampled with Walker/Vose alias tables (built once per fitted
+statistics): one 32-bit draw gives the slot (multiply-shift) and the coin (the product's low
+bits); the bias of both is below 2**-24 for pools of at most 256 values.
 """
 from __future__ import annotations
 
@@ -13,7 +18,8 @@ import numpy as np
 
 from ..core import fastnormal
 
-MODE_CONST, MODE_POOL = 0, 1
+#: tries of rejection sampling for a non-NaN donor row (columns at least half non-NaN)
+MAX_TRIES = 64
 
 
 @functools.lru_cache(maxsize=1)
@@ -27,107 +33,167 @@ def _jit():
     gamma = np.uint64(fastnormal.GOLDEN_GAMMA)
     low32 = np.uint64(0xFFFFFFFF)
     s32 = np.uint64(32)
+    two32 = 4294967296.0
 
     @nb.njit(cache=True, nogil=True, boundscheck=False)
     def gaussian(x, out, table, sigma, is_int, lo, hi, key):
         # sigma[j] = noise std of column j (0: untouched); integer columns rounded half to
-        # even; then clipped to [lo[j], hi[j]]. NaN stays NaN.
-        n, m = x.shape
+        # even, then clipped to [lo[j], hi[j]]. NaN stays NaN.
+        m = x.shape[1]
         flat_x = x.reshape(-1)
         flat_o = out.reshape(-1)
         noise = np.empty(block, np.float32)
-        total = n * m
+        total = flat_x.size
+        j = 0
         for start in range(0, total, block):
             cnt = min(block, total - start)
             fill(noise, table, key, start, cnt)
             for k in range(cnt):
-                i = start + k
-                j = i % m
-                v = flat_x[i]
+                v = flat_x[start + k]
                 s = sigma[j]
                 if s > 0.0 and v == v:
                     v = v + s * noise[k]
                     if is_int[j]:
                         v = np.rint(v)
                     v = min(max(v, lo[j]), hi[j])
-                flat_o[i] = v
-
-    @nb.njit(inline="always")
-    def pick(h, k):
-        # uniform integer in [0, k) from 32 random bits (multiply-shift; bias <= k / 2**32)
-        return np.int64((h * u64(k)) >> s32)
+                flat_o[start + k] = v
+                j += 1
+                if j == m:
+                    j = 0
 
     @nb.njit(cache=True, nogil=True, boundscheck=False)
-    def replace(x, out, mask, thresh, key, enabled, mode, const, pool_off, pool_vals, pool_cum):
-        # Each enabled, non-NaN cell is hit when its low 32 random bits < thresh; a hit cell
-        # takes const[j] (MODE_CONST) or a draw from column j's weighted pool (MODE_POOL).
+    def replace(x, out, mask, thresh, key, enabled, mode, const, off, values, prob, alias):
+        # A hit (enabled, non-NaN) cell takes const[j] (mode 0) or a draw from column j's
+        # alias table (mode 1); mask marks hit cells.
         n, m = x.shape
         for r in range(n):
+            base = r * m
             for j in range(m):
-                i = r * m + j
                 v = x[r, j]
                 out[r, j] = v
                 if not enabled[j] or v != v:
                     continue
-                z = mix(u64(key) + gamma * u64(i + 1))
+                z = mix(u64(key) + gamma * u64(base + j + 1))
                 if (z & low32) >= thresh:
                     continue
                 if mode == 0:
                     out[r, j] = const[j]
                 else:
-                    a, b = pool_off[j], pool_off[j + 1]
-                    if b == a:
+                    a = off[j]
+                    size = off[j + 1] - a
+                    if size == 0:
                         continue
-                    total = pool_cum[b - 1]
-                    t = pick(z >> s32, total)
-                    lo_, hi_ = a, b - 1  # first index with cum > t
-                    while lo_ < hi_:
-                        mid = (lo_ + hi_) >> 1
-                        if pool_cum[mid] > t:
-                            hi_ = mid
-                        else:
-                            lo_ = mid + 1
-                    out[r, j] = pool_vals[lo_]
+                    prod = (z >> s32) * u64(size)
+                    slot = a + np.int64(prod >> s32)
+                    coin = np.float64(prod & low32) / two32
+                    out[r, j] = values[slot] if coin < prob[slot] else values[a + alias[slot]]
                 mask[r, j] = True
 
     @nb.njit(cache=True, nogil=True, boundscheck=False)
-    def swap_batch(x, out, mask, thresh, key, enabled):
-        # A hit cell takes the same column's value from another row of the table, drawn
-        # uniformly among the rows where that column is not NaN (never itself).
+    def swap_batch(x, out, mask, thresh, key, enabled, nonnan, rows_off, rows):
+        # Donor: another row, uniform among rows where the column is not NaN. Columns at
+        # least half non-NaN draw by rejection (exact; at most MAX_TRIES draws); sparser
+        # columns use their explicit list of non-NaN rows (rows[rows_off[j]:rows_off[j+1]]).
         n, m = x.shape
-        out[:, :] = x
-        for j in range(m):
-            if not enabled[j]:
-                continue
-            full = True
-            for r in range(n):
-                if x[r, j] != x[r, j]:
-                    full = False
-                    break
-            rows = np.empty(0, np.int64)
-            if not full:
-                rows = np.nonzero(x[:, j] == x[:, j])[0]
-            k = n if full else rows.size
-            if k < 2:
-                continue
-            for r in range(n):
+        key2 = mix(u64(key) ^ u64(0x5851F42D4C957F2D))
+        for r in range(n):
+            base = r * m
+            for j in range(m):
                 v = x[r, j]
-                if v != v:
+                out[r, j] = v
+                k = nonnan[j]
+                if not enabled[j] or v != v or k < 2:
                     continue
-                i = r * m + j
+                i = base + j
                 z = mix(u64(key) + gamma * u64(i + 1))
                 if (z & low32) >= thresh:
                     continue
-                d = pick(z >> s32, k - 1)
-                if full:
-                    donor = d + 1 + r if d >= r else d  # skip self
+                a, b = rows_off[j], rows_off[j + 1]
+                if b > a:  # sparse column: pick among the other non-NaN rows
+                    d = np.int64(((z >> s32) * u64(k - 1)) >> s32)
+                    lo_, hi_ = a, b  # position of r among the sorted non-NaN rows
+                    while lo_ < hi_:
+                        mid = (lo_ + hi_) >> 1
+                        if rows[mid] < r:
+                            lo_ = mid + 1
+                        else:
+                            hi_ = mid
+                    pos = lo_ - a
+                    donor = rows[a + d + 1] if d >= pos else rows[a + d]
                 else:
-                    pos = np.searchsorted(rows, r)  # self's place among the non-NaN rows
-                    donor = rows[d + 1] if d >= pos else rows[d]
+                    h = z >> s32
+                    donor = -1
+                    for t in range(64):
+                        if t > 0:
+                            h = mix(key2 + gamma * u64(i * 64 + t)) >> s32
+                        d = np.int64((h * u64(n - 1)) >> s32)
+                        cand = d + 1 if d >= r else d  # another row
+                        if x[cand, j] == x[cand, j]:
+                            donor = cand
+                            break
+                    if donor < 0:
+                        continue
                 out[r, j] = x[donor, j]
                 mask[r, j] = True
 
-    return gaussian, replace, swap_batch
+    @nb.njit(cache=True, nogil=True)
+    def column_nonnan(x):
+        n, m = x.shape
+        cnt = np.zeros(m, np.int64)
+        for r in range(n):
+            for j in range(m):
+                if x[r, j] == x[r, j]:
+                    cnt[j] += 1
+        return cnt
+
+    @nb.njit(cache=True, nogil=True)
+    def count_inf(flat):
+        c = 0
+        for v in flat:
+            if v - v != 0.0 and v == v:
+                c += 1
+        return c
+
+    @nb.njit(cache=True)
+    def build_alias(counts):
+        # Vose's alias method for one pool; returns (prob, alias)
+        k = counts.size
+        prob = np.empty(k, np.float64)
+        alias = np.zeros(k, np.int64)
+        total = counts.sum()
+        scaled = counts.astype(np.float64) * k / total
+        small = np.empty(k, np.int64)
+        large = np.empty(k, np.int64)
+        ns = nl = 0
+        for i in range(k):
+            if scaled[i] < 1.0:
+                small[ns] = i
+                ns += 1
+            else:
+                large[nl] = i
+                nl += 1
+        while ns > 0 and nl > 0:
+            ns -= 1
+            s = small[ns]
+            nl -= 1
+            g = large[nl]
+            prob[s] = scaled[s]
+            alias[s] = g
+            scaled[g] = scaled[g] + scaled[s] - 1.0
+            if scaled[g] < 1.0:
+                small[ns] = g
+                ns += 1
+            else:
+                large[nl] = g
+                nl += 1
+        for t in range(nl):
+            prob[large[t]] = 1.0
+        for t in range(ns):
+            prob[small[t]] = 1.0
+        return prob, alias
+
+    return dict(gaussian=gaussian, replace=replace, swap_batch=swap_batch, column_nonnan=column_nonnan,
+                count_inf=count_inf, build_alias=build_alias)
 
 
 def _key(key: int) -> np.uint64:
@@ -139,42 +205,72 @@ def threshold(p: float) -> np.uint64:
     return np.uint64(min(int(round(p * 2**32)), 2**32))
 
 
+def count_inf(x: np.ndarray) -> int:
+    """Number of +-inf values in a float array (one pass, no temporary)."""
+    return int(_jit()["count_inf"](np.ascontiguousarray(x).reshape(-1)))
+
+
+def alias_tables(values: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Flattened (offsets, values, prob, alias) of every column's weighted pool."""
+    build = _jit()["build_alias"]
+    off = np.cumsum([0] + [len(v) for v in values]).astype(np.int64)
+    probs, aliases = [], []
+    for c in counts:
+        if len(c):
+            pr, al = build(np.asarray(c, np.int64))
+        else:
+            pr, al = np.zeros(0), np.zeros(0, np.int64)
+        probs.append(pr)
+        aliases.append(al)
+    cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if off[-1] else np.zeros(1, dt))
+    return off, cat(values, np.float64), cat(probs, np.float64), cat(aliases, np.int64)
+
+
 def gaussian_noise(x: np.ndarray, sigma: np.ndarray, is_int: np.ndarray, lo: np.ndarray, hi: np.ndarray, key: int) -> np.ndarray:
     """Per-column additive Gaussian noise (see module doc); returns a new table."""
     x = np.ascontiguousarray(x)
     out = np.empty_like(x)
     dt = x.dtype.type
-    _jit()[0](x, out, fastnormal.gaussian_table(), sigma.astype(dt), is_int.astype(np.bool_),
-              lo.astype(dt), hi.astype(dt), _key(key))
+    _jit()["gaussian"](x, out, fastnormal.gaussian_table(), sigma.astype(dt), is_int.astype(np.bool_),
+                       lo.astype(dt), hi.astype(dt), _key(key))
     return out
 
 
 def replace_cells(x: np.ndarray, p: float, key: int, enabled: np.ndarray, *, const: np.ndarray | None = None,
-                  pools: tuple[list[np.ndarray], list[np.ndarray]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  alias: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Replace each enabled non-NaN cell with probability ``p`` by ``const[column]`` or by a
-    draw from the column's weighted pool ``(values, counts)``. Returns (table, mask)."""
+    draw from the column's pool (``alias`` from :func:`alias_tables`). Returns (table, mask)."""
     x = np.ascontiguousarray(x)
     out = np.empty_like(x)
     mask = np.zeros(x.shape, np.bool_)
     m = x.shape[1]
-    if pools is not None:
-        values, counts = pools
-        off = np.cumsum([0] + [len(v) for v in values]).astype(np.int64)
-        vals = np.concatenate(values).astype(x.dtype) if off[-1] else np.zeros(1, x.dtype)
-        cum = np.concatenate([np.cumsum(c) for c in counts]).astype(np.int64) if off[-1] else np.zeros(1, np.int64)
-        _jit()[1](x, out, mask, threshold(p), _key(key), enabled.astype(np.bool_), MODE_POOL,
-                  np.zeros(m, x.dtype), off, vals, cum)
+    if alias is not None:
+        off, values, prob, al = alias
+        _jit()["replace"](x, out, mask, threshold(p), _key(key), enabled.astype(np.bool_), 1,
+                          np.zeros(m, x.dtype), off, values.astype(x.dtype), prob, al)
     else:
         assert const is not None
-        _jit()[1](x, out, mask, threshold(p), _key(key), enabled.astype(np.bool_), MODE_CONST,
-                  const.astype(x.dtype), np.zeros(m + 1, np.int64), np.zeros(1, x.dtype), np.zeros(1, np.int64))
+        _jit()["replace"](x, out, mask, threshold(p), _key(key), enabled.astype(np.bool_), 0,
+                          const.astype(x.dtype), np.zeros(m + 1, np.int64), np.zeros(1, x.dtype),
+                          np.zeros(1), np.zeros(1, np.int64))
     return out, mask
 
 
 def swap_within(x: np.ndarray, p: float, key: int, enabled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Swap noise with donors from other rows of ``x`` itself. Returns (table, mask)."""
+    j = _jit()
     x = np.ascontiguousarray(x)
+    n = x.shape[0]
+    nonnan = j["column_nonnan"](x)
+    sparse = np.nonzero(enabled & (nonnan < n) & (2 * nonnan < n) & (nonnan >= 2))[0]
+    rows_off = np.zeros(x.shape[1] + 1, np.int64)
+    lists = []
+    for c in range(x.shape[1]):
+        r = np.nonzero(~np.isnan(x[:, c]))[0] if c in set(sparse.tolist()) else np.zeros(0, np.int64)
+        lists.append(r)
+        rows_off[c + 1] = rows_off[c] + r.size
+    rows = np.concatenate(lists).astype(np.int64) if rows_off[-1] else np.zeros(1, np.int64)
     out = np.empty_like(x)
     mask = np.zeros(x.shape, np.bool_)
-    _jit()[2](x, out, mask, threshold(p), _key(key), enabled.astype(np.bool_))
+    j["swap_batch"](x, out, mask, threshold(p), _key(key), enabled.astype(np.bool_), nonnan, rows_off, rows)
     return out, mask

@@ -33,8 +33,7 @@ class MaskNoise(TabularTransform):
     def corrupt(self, t: Table, r: Resolved, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         s = r.stats
         if self.params.fill == "marginal":
-            return kernels.replace_cells(t.x, params["p_mask"], params["key"], r.enabled,
-                                         pools=(s.pool_values, s.pool_counts))
+            return kernels.replace_cells(t.x, params["p_mask"], params["key"], r.enabled, alias=s.alias())
         if self.params.fill == "zero":
             const = np.zeros(t.x.shape[1])
         else:

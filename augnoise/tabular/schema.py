@@ -92,6 +92,18 @@ class Fitted:
     def n_columns(self) -> int:
         return len(self.kinds)
 
+    def alias(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Alias tables of the donor pools for O(1) weighted draws (built once, then cached)."""
+        cached = self.__dict__.get("_alias")
+        if cached is None:
+            from .kernels import alias_tables
+
+            cached = self.__dict__["_alias"] = alias_tables(self.pool_values, self.pool_counts)
+        return cached
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Fitted) and other.to_data() == self.to_data()
+
     # -- serialisation ----------------------------------------------------------------------
     def to_data(self) -> dict[str, Any]:
         return {
@@ -258,7 +270,7 @@ def fit_stats(x: np.ndarray, spec: TabularSpec, names: Sequence[str] | None,
         below = np.nanmin(np.where(np.isnan(x), np.inf, x), axis=0) < lo
         above = np.nanmax(np.where(np.isnan(x), -np.inf, x), axis=0) > hi
     for j in np.nonzero(below | above)[0]:
-        label = names[j] if names is not None else j
+        label = names[j] if names is not None else int(j)
         col = x[:, j][~np.isnan(x[:, j])]
         raise InputError(f"column {label!r}: declared bounds [{_num(lo[j])}, {_num(hi[j])}] but the table holds "
                          f"values in [{_num(col.min())}, {_num(col.max())}]")

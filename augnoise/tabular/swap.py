@@ -35,5 +35,4 @@ class SwapNoise(TabularTransform):
     def corrupt(self, t: Table, r: Resolved, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         if self.params.stats == "batch":
             return kernels.swap_within(t.x, params["p_swap"], params["key"], r.enabled)
-        return kernels.replace_cells(t.x, params["p_swap"], params["key"], r.enabled,
-                                     pools=(r.stats.pool_values, r.stats.pool_counts))
+        return kernels.replace_cells(t.x, params["p_swap"], params["key"], r.enabled, alias=r.stats.alias())
