@@ -26,7 +26,7 @@ class TabularParams(BaseParams):
 class Resolved:
     """What a kernel needs for one call: statistics, enabled columns, bounds."""
 
-    stats: Fitted
+    stats: Fitted | None  # None: stats: batch for a transform that needs no statistics
     enabled: np.ndarray
     lo: np.ndarray
     hi: np.ndarray
@@ -38,6 +38,10 @@ class TabularTransform(Transform):
 
     modality = "tabular"
     Params = TabularParams
+    #: donor pools this transform needs when statistics come from the batch: all / discrete / none
+    batch_pools = "none"
+    #: whether ``stats: batch`` needs column statistics at all (swap only needs the table)
+    batch_needs_stats = True
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -66,8 +70,8 @@ class TabularTransform(Transform):
             if t.x.shape[0] < 2:
                 raise InputError("stats: batch needs a table of at least 2 rows (one row alone has no statistics)")
             names = t.names
-            f = fit_stats(t.x, self.spec, names, t.frame_kinds)
-        if t.frame_kinds and any(k == "integer" for k in t.frame_kinds):  # integer numpy input
+            f = fit_stats(t.x, self.spec, names, t.frame_kinds, pools=self.batch_pools) if self.batch_needs_stats else None
+        if f is not None and t.frame_kinds and any(k == "integer" for k in t.frame_kinds):  # integer numpy input
             f = Fitted(f.names, [k if k != "continuous" else "integer" for k in f.kinds], f.mean, f.std,
                        f.pool_values, f.pool_counts, f.n_rows)
         enabled = np.ones(m, bool)

@@ -29,6 +29,7 @@ class GaussianNoise(TabularTransform):
         return {"scale": draw(self.params.scale, rng), **super().make_params(data, rng)}
 
     def corrupt(self, t: Table, r: Resolved, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        assert r.stats is not None
         kinds = np.array(r.stats.kinds)
         noisy = r.enabled & np.isin(kinds, ("continuous", "integer"))
         sigma = np.where(noisy, params["scale"] * r.stats.std, 0.0)

@@ -18,10 +18,6 @@ import numpy as np
 
 from ..core import fastnormal
 
-#: tries of rejection sampling for a non-NaN donor row (columns at least half non-NaN)
-MAX_TRIES = 64
-
-
 @functools.lru_cache(maxsize=1)
 def _jit():
     import numba as nb
@@ -36,23 +32,23 @@ def _jit():
     two32 = 4294967296.0
 
     @nb.njit(cache=True, nogil=True, boundscheck=False)
-    def gaussian(x, out, table, sigma, is_int, lo, hi, key):
-        # sigma[j] = noise std of column j (0: untouched); integer columns rounded half to
-        # even, then clipped to [lo[j], hi[j]]. NaN stays NaN.
+    def gaussian(x, out, table, sigma, post, is_int, lo, hi, key):
+        # v = x + sigma[j] * z: NaN stays NaN by arithmetic and sigma 0 leaves a value as it
+        # is, so most cells take no branch. Only columns with post[j] (integer or bounded,
+        # with noise) are rounded half to even and clipped to [lo[j], hi[j]].
         m = x.shape[1]
         flat_x = x.reshape(-1)
         flat_o = out.reshape(-1)
         noise = np.empty(block, np.float32)
         total = flat_x.size
-        j = 0
+        j0 = 0
         for start in range(0, total, block):
             cnt = min(block, total - start)
             fill(noise, table, key, start, cnt)
+            j = j0
             for k in range(cnt):
-                v = flat_x[start + k]
-                s = sigma[j]
-                if s > 0.0 and v == v:
-                    v = v + s * noise[k]
+                v = flat_x[start + k] + sigma[j] * noise[k]
+                if post[j] and v == v:
                     if is_int[j]:
                         v = np.rint(v)
                     v = min(max(v, lo[j]), hi[j])
@@ -60,6 +56,7 @@ def _jit():
                 j += 1
                 if j == m:
                     j = 0
+            j0 = j
 
     @nb.njit(cache=True, nogil=True, boundscheck=False)
     def replace(x, out, mask, thresh, key, enabled, mode, const, off, values, prob, alias):
@@ -90,61 +87,56 @@ def _jit():
                 mask[r, j] = True
 
     @nb.njit(cache=True, nogil=True, boundscheck=False)
-    def swap_batch(x, out, mask, thresh, key, enabled, nonnan, rows_off, rows):
-        # Donor: another row, uniform among rows where the column is not NaN. Columns at
-        # least half non-NaN draw by rejection (exact; at most MAX_TRIES draws); sparser
-        # columns use their explicit list of non-NaN rows (rows[rows_off[j]:rows_off[j+1]]).
+    def swap_batch(x, out, mask, thresh, key, enabled, width):
+        # Donor: another row, uniform among the rows where the column is not NaN. Columns are
+        # processed ``width`` at a time through a column-major buffer (one row-major read and
+        # one write of the table), so the random donor reads hit one contiguous column of
+        # compressed non-NaN values instead of the whole row-major table.
         n, m = x.shape
-        key2 = mix(u64(key) ^ u64(0x5851F42D4C957F2D))
-        for r in range(n):
-            base = r * m
-            for j in range(m):
-                v = x[r, j]
-                out[r, j] = v
-                k = nonnan[j]
-                if not enabled[j] or v != v or k < 2:
-                    continue
-                i = base + j
-                z = mix(u64(key) + gamma * u64(i + 1))
-                if (z & low32) >= thresh:
-                    continue
-                a, b = rows_off[j], rows_off[j + 1]
-                if b > a:  # sparse column: pick among the other non-NaN rows
-                    d = np.int64(((z >> s32) * u64(k - 1)) >> s32)
-                    lo_, hi_ = a, b  # position of r among the sorted non-NaN rows
-                    while lo_ < hi_:
-                        mid = (lo_ + hi_) >> 1
-                        if rows[mid] < r:
-                            lo_ = mid + 1
-                        else:
-                            hi_ = mid
-                    pos = lo_ - a
-                    donor = rows[a + d + 1] if d >= pos else rows[a + d]
-                else:
-                    h = z >> s32
-                    donor = -1
-                    for t in range(64):
-                        if t > 0:
-                            h = mix(key2 + gamma * u64(i * 64 + t)) >> s32
-                        d = np.int64((h * u64(n - 1)) >> s32)
-                        cand = d + 1 if d >= r else d  # another row
-                        if x[cand, j] == x[cand, j]:
-                            donor = cand
-                            break
-                    if donor < 0:
+        ld = n + 64  # padded rows: the buffer's rows do not alias the same cache sets
+        colbuf = np.empty((width, ld), x.dtype)
+        outbuf = np.empty((width, ld), x.dtype)
+        mbuf = np.empty((width, ld), np.bool_)
+        vals = np.empty(n, x.dtype)
+        for jb in range(0, m, width):
+            w = min(width, m - jb)
+            for r in range(n):
+                for c in range(w):
+                    colbuf[c, r] = x[r, jb + c]
+            for c in range(w):
+                j = jb + c
+                col = colbuf[c]
+                ob = outbuf[c]
+                mb = mbuf[c]
+                k = 0
+                for r in range(n):
+                    v = col[r]
+                    if v == v:
+                        vals[k] = v
+                        k += 1
+                pos = 0
+                for r in range(n):
+                    v = col[r]
+                    ob[r] = v
+                    mb[r] = False
+                    if v != v:
                         continue
-                out[r, j] = x[donor, j]
-                mask[r, j] = True
-
-    @nb.njit(cache=True, nogil=True)
-    def column_nonnan(x):
-        n, m = x.shape
-        cnt = np.zeros(m, np.int64)
-        for r in range(n):
-            for j in range(m):
-                if x[r, j] == x[r, j]:
-                    cnt[j] += 1
-        return cnt
+                    mine = pos  # this row's place among the non-NaN rows
+                    pos += 1
+                    if not enabled[j] or k < 2:
+                        continue
+                    z = mix(u64(key) + gamma * u64(r * m + j + 1))
+                    if (z & low32) >= thresh:
+                        continue
+                    d = np.int64(((z >> s32) * u64(k - 1)) >> s32)
+                    if d >= mine:
+                        d += 1  # skip itself
+                    ob[r] = vals[d]
+                    mb[r] = True
+            for r in range(n):
+                for c in range(w):
+                    out[r, jb + c] = outbuf[c, r]
+                    mask[r, jb + c] = mbuf[c, r]
 
     @nb.njit(cache=True, nogil=True)
     def count_inf(flat):
@@ -192,7 +184,7 @@ def _jit():
             prob[small[t]] = 1.0
         return prob, alias
 
-    return dict(gaussian=gaussian, replace=replace, swap_batch=swap_batch, column_nonnan=column_nonnan,
+    return dict(gaussian=gaussian, replace=replace, swap_batch=swap_batch,
                 count_inf=count_inf, build_alias=build_alias)
 
 
@@ -231,7 +223,8 @@ def gaussian_noise(x: np.ndarray, sigma: np.ndarray, is_int: np.ndarray, lo: np.
     x = np.ascontiguousarray(x)
     out = np.empty_like(x)
     dt = x.dtype.type
-    _jit()["gaussian"](x, out, fastnormal.gaussian_table(), sigma.astype(dt), is_int.astype(np.bool_),
+    post = (sigma > 0) & (is_int | np.isfinite(lo) | np.isfinite(hi))
+    _jit()["gaussian"](x, out, fastnormal.gaussian_table(), sigma.astype(dt), post, is_int.astype(np.bool_),
                        lo.astype(dt), hi.astype(dt), _key(key))
     return out
 
@@ -256,21 +249,10 @@ def replace_cells(x: np.ndarray, p: float, key: int, enabled: np.ndarray, *, con
     return out, mask
 
 
-def swap_within(x: np.ndarray, p: float, key: int, enabled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def swap_within(x: np.ndarray, p: float, key: int, enabled: np.ndarray, width: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """Swap noise with donors from other rows of ``x`` itself. Returns (table, mask)."""
-    j = _jit()
     x = np.ascontiguousarray(x)
-    n = x.shape[0]
-    nonnan = j["column_nonnan"](x)
-    sparse = np.nonzero(enabled & (nonnan < n) & (2 * nonnan < n) & (nonnan >= 2))[0]
-    rows_off = np.zeros(x.shape[1] + 1, np.int64)
-    lists = []
-    for c in range(x.shape[1]):
-        r = np.nonzero(~np.isnan(x[:, c]))[0] if c in set(sparse.tolist()) else np.zeros(0, np.int64)
-        lists.append(r)
-        rows_off[c + 1] = rows_off[c] + r.size
-    rows = np.concatenate(lists).astype(np.int64) if rows_off[-1] else np.zeros(1, np.int64)
     out = np.empty_like(x)
-    mask = np.zeros(x.shape, np.bool_)
-    j["swap_batch"](x, out, mask, threshold(p), _key(key), enabled.astype(np.bool_), nonnan, rows_off, rows)
+    mask = np.empty(x.shape, np.bool_)
+    _jit()["swap_batch"](x, out, mask, threshold(p), _key(key), enabled.astype(np.bool_), int(width))
     return out, mask

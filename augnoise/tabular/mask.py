@@ -17,11 +17,13 @@ class MaskNoise(TabularTransform):
 
     ``fill: zero`` puts 0; ``fill: mean`` puts the column's mean (rounded for integer columns,
     the most frequent value for binary and categorical ones); ``fill: marginal`` draws from the
-    column's marginal distribution (VIME; SCARF draws from the empirical marginal the same way).
+    column's marginal distribution (VIME; SCARF draws from the empirical marginal the same way):
+    the fitted pool, or with ``stats: batch`` a value from another row of the table.
     NaN cells stay NaN. The mask marks the replaced cells.
     """
 
     name = "tabular.MaskNoise"
+    batch_pools = "discrete"  # the most frequent value of binary / categorical columns
 
     class Params(TabularParams):
         p_mask: RangeParam(ge=0, le=1, unit="probability per cell") = Field(0.15, description="probability that a cell is masked")
@@ -32,6 +34,10 @@ class MaskNoise(TabularTransform):
 
     def corrupt(self, t: Table, r: Resolved, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         s = r.stats
+        assert s is not None
+        if self.params.fill == "marginal" and self.params.stats == "batch":
+            # the table's own empirical marginal: a value from another row
+            return kernels.swap_within(t.x, params["p_mask"], params["key"], r.enabled)
         if self.params.fill == "marginal":
             return kernels.replace_cells(t.x, params["p_mask"], params["key"], r.enabled, alias=s.alias())
         if self.params.fill == "zero":

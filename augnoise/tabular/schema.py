@@ -235,16 +235,6 @@ class TabularSpec:
         return out
 
 
-def infer_kind(col: np.ndarray) -> str:
-    """Kind of a float column from its non-NaN values."""
-    v = col[~np.isnan(col)]
-    if v.size and np.all((v == 0) | (v == 1)):
-        return "binary"
-    if v.size and np.all(v == np.round(v)):
-        return "integer"
-    return "continuous"
-
-
 def pool(col: np.ndarray, size: int = POOL_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """Donor pool of a column: its exact value counts when it has at most ``size`` distinct
     values, else ``size`` evenly spaced order statistics (every donor is an observed value)."""
@@ -260,47 +250,53 @@ def pool(col: np.ndarray, size: int = POOL_SIZE) -> tuple[np.ndarray, np.ndarray
 
 
 def fit_stats(x: np.ndarray, spec: TabularSpec, names: Sequence[str] | None,
-              frame_kinds: Sequence[str | None] | None = None) -> Fitted:
-    """Statistics of a 2-D float table (NaN = missing), honouring declared kinds."""
+              frame_kinds: Sequence[str | None] | None = None, pools: str = "all") -> Fitted:
+    """Statistics of a 2-D float table (NaN = missing), honouring declared kinds.
+
+    Kinds and moments are computed with whole-table reductions (a few passes). ``pools``:
+    ``"all"`` builds every column's donor pool (a sort per column), ``"discrete"`` only those
+    of binary and categorical columns, ``"none"`` none (empty pools).
+    """
     if x.ndim != 2 or x.shape[0] < 1:
         raise InputError(f"fit needs a 2-D table with at least one row, got shape {x.shape}")
     spec.check_names(names, x.shape[1])
-    lo, hi = spec.bounds(x.shape[1], names)
-    with np.errstate(invalid="ignore"):
-        below = np.nanmin(np.where(np.isnan(x), np.inf, x), axis=0) < lo
-        above = np.nanmax(np.where(np.isnan(x), -np.inf, x), axis=0) > hi
-    for j in np.nonzero(below | above)[0]:
+    n, m = x.shape
+    missing = np.isnan(x)
+    count = m and (~missing).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo_obs = np.where(missing, np.inf, x).min(axis=0)
+        hi_obs = np.where(missing, -np.inf, x).max(axis=0)
+    lo, hi = spec.bounds(m, names)
+    for j in np.nonzero((lo_obs < lo) | (hi_obs > hi))[0]:
         label = names[j] if names is not None else int(j)
-        col = x[:, j][~np.isnan(x[:, j])]
         raise InputError(f"column {label!r}: declared bounds [{_num(lo[j])}, {_num(hi[j])}] but the table holds "
-                         f"values in [{_num(col.min())}, {_num(col.max())}]")
-    kinds, means, stds, pv, pc = [], [], [], [], []
-    for j in range(x.shape[1]):
-        col = x[:, j].astype(np.float64)
+                         f"values in [{_num(lo_obs[j])}, {_num(hi_obs[j])}]")
+    filled = np.where(missing, 0, x)
+    binary = np.all(missing | (filled == 0) | (filled == 1), axis=0) & (count > 0)
+    integral = np.all(filled == np.round(filled), axis=0) & (count > 0)
+    total = filled.sum(axis=0, dtype=np.float64)
+    mean = np.divide(total, count, out=np.zeros(m), where=count > 0)
+    dev = np.where(missing, 0.0, x - mean.astype(x.dtype))
+    var = np.divide((dev.astype(np.float64) ** 2).sum(axis=0), count, out=np.zeros(m), where=count > 1)
+    std = np.sqrt(var)
+    kinds = []
+    for j in range(m):
         declared = spec.decl_for(j, names).kind
-        kind = declared or (frame_kinds[j] if frame_kinds and frame_kinds[j] else None) or infer_kind(col)
-        v = col[~np.isnan(col)]
-        kinds.append(kind)
-        means.append(float(v.mean()) if v.size else 0.0)
-        stds.append(float(v.std()) if v.size > 1 else 0.0)
-        vals, cnts = pool(col)
+        inferred = "binary" if binary[j] else "integer" if integral[j] else "continuous"
+        kinds.append(declared or (frame_kinds[j] if frame_kinds and frame_kinds[j] else None) or inferred)
+    pv, pc = [], []
+    for j, kind in enumerate(kinds):
+        if pools == "all" or (pools == "discrete" and kind in ("binary", "categorical")):
+            vals, cnts = pool(x[:, j].astype(np.float64))
+        else:
+            vals, cnts = np.zeros(0), np.zeros(0, np.int64)
         pv.append(vals)
         pc.append(cnts)
-    return Fitted(list(names) if names is not None else None, kinds, np.array(means), np.array(stds), pv, pc, int(x.shape[0]))
+    return Fitted(list(names) if names is not None else None, kinds, mean, std, pv, pc, n)
 
 
 def _num(v: float) -> str:
     return "null" if not np.isfinite(v) else (str(int(v)) if float(v).is_integer() else f"{v:g}")
-
-
-def kinds_without_fit(x: np.ndarray, spec: TabularSpec, names: Sequence[str] | None,
-                      frame_kinds: Sequence[str | None] | None = None) -> list[str]:
-    """Kinds from declarations, else the DataFrame dtype, else inferred from ``x`` itself."""
-    out = []
-    for j in range(x.shape[1]):
-        k = spec.decl_for(j, names).kind or (frame_kinds[j] if frame_kinds and frame_kinds[j] else None)
-        out.append(k or infer_kind(x[:, j].astype(np.float64)))
-    return out
 
 
 def bad_param(name: str, field: str, message: str) -> ParamError:

@@ -25,6 +25,7 @@ class SwapNoise(TabularTransform):
     """
 
     name = "tabular.SwapNoise"
+    batch_needs_stats = False
 
     class Params(TabularParams):
         p_swap: RangeParam(ge=0, le=1, unit="probability per cell") = Field(0.15, description="probability that a cell is swapped")
