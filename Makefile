@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(VENV)/bin/augnoise preview pipelines/image_noise.yaml samples/scene.png samples/chart_gray.png -o out/image_noise
 	$(VENV)/bin/augnoise preview pipelines/image_heavy.yaml samples/scene.png samples/chart_gray.png -o out/image_heavy
 	$(VENV)/bin/augnoise preview pipelines/audio_noise.yaml samples/chirp_tones.wav -n 4 -o out/audio_noise
+	$(VENV)/bin/augnoise preview pipelines/tabular_noise.yaml samples/patients.csv -n 2 -o out/tabular_noise
 
 test: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider
@@ -29,6 +30,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/augnoise bench image
 	$(VENV)/bin/augnoise bench audio
+	$(VENV)/bin/augnoise bench tabular
 
 clean:
 	rm -rf out .pytest_cache .hypothesis
