@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .errors import InputError, ParamError
-from .rng import SAMPLE_STAGE, fresh_seed, step_generator
+from .rng import SAMPLE_STAGE, fresh_seed, sample_randoms
 from .transform import Sample, Step
 
 
@@ -109,8 +109,8 @@ class Pipeline:
             sample = dict(data)
         else:
             raise InputError(f"a sample must be a dict of fields or a numpy array, got {type(data).__name__}")
-        for i, step in enumerate(self.sample):
-            rng = step_generator(self.seed, epoch=epoch, index=index, path=(i,), stage=SAMPLE_STAGE)
+        rngs = sample_randoms(self.seed, epoch=epoch, index=index, n_steps=len(self.sample), stage=SAMPLE_STAGE)
+        for i, (step, rng) in enumerate(zip(self.sample, rngs)):
             try:
                 sample = step(sample, rng, trace)
             except InputError as err:
