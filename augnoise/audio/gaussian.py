@@ -17,6 +17,7 @@ class GaussianNoise(AudioTransform):
     the signal use ``audio.GaussianSNR``."""
 
     name = "audio.GaussianNoise"
+    batch_capable = True
 
     class Params(AudioParams):
         std: RangeParam(ge=0, le=1, unit="fraction of full scale") = Field(0.01, description="noise std on the [-1, 1] scale")

@@ -236,9 +236,12 @@ def from_data(data: Any, source: str = "<string>") -> "Pipeline":
     tabular = _tabular_section(b, data.get("tabular"), key_lines.get("tabular")) if "tabular" in data else None
     sample = b.steps(data.get("sample"), "sample", "", key_lines.get("sample"))
     batch = b.steps(data.get("batch"), "batch", "", key_lines.get("batch"))
-    if data.get("batch"):
-        b.add("the batch stage (torch, on the device) is not available in this version yet; keep it empty",
-              key_lines.get("batch"), field="batch")
+    from .pipeline import batch_problem
+
+    for i, (item, step) in enumerate(zip(data.get("batch") or [], batch)):
+        problem = batch_problem(step)
+        if problem:
+            b.add(problem, getattr(item, "line", key_lines.get("batch")), f"batch step {i + 1} ({step.name})")
     if b.problems:
         raise ConfigError(sorted(b.problems, key=lambda p: p.line or 0))
     return Pipeline(sample=sample, batch=batch, seed=seed, tabular=tabular)

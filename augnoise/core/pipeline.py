@@ -52,8 +52,10 @@ class Pipeline:
             for s in steps:
                 if not isinstance(s, Step):
                     raise ParamError("Pipeline", [(stage, f"items must be augnoise steps, got {s!r}")])
-        if batch:
-            raise ParamError("Pipeline", [("batch", "the batch stage (torch, on the device) is not available in this version yet; keep it empty")])
+        for s in batch:
+            problem = batch_problem(s)
+            if problem:
+                raise ParamError("Pipeline", [("batch", f"{s.name}: {problem}")])
         self.seed = int(seed)
         self.sample = list(sample)
         self.batch = list(batch)
@@ -117,6 +119,32 @@ class Pipeline:
                 raise locate(err, i + 1, step) from None
         return sample["image"] if bare else sample
 
+    def apply_many(self, samples: Sequence[Any], indices: Sequence[int], epochs: Sequence[int] | int = 0) -> list[Any]:
+        """The sample stage over several samples at once, step by step, each sample keyed by
+        its own ``(seed, epoch, index)``: the same numbers as calling the pipeline on each.
+        Steps with a vectorised ``apply_many`` (image.GaussianNoise) run once per batch."""
+        n = len(samples)
+        eps = [epochs] * n if isinstance(epochs, int) else list(epochs)
+        bare = [isinstance(x, np.ndarray) for x in samples]
+        cur: list[Sample] = [{"image": x} if b else dict(x) for x, b in zip(samples, bare)]
+        rngs = [sample_randoms(self.seed, epoch=e, index=i, n_steps=len(self.sample)) for i, e in zip(indices, eps)]
+        for k, step in enumerate(self.sample):
+            step_rngs = [r[k] for r in rngs]
+            try:
+                many = getattr(step, "apply_many", None)
+                cur = many(cur, step_rngs) if many else [step(x, r) for x, r in zip(cur, step_rngs)]
+            except InputError as err:
+                raise locate(err, k + 1, step) from None
+        return [c["image"] if b else c for c, b in zip(cur, bare)]
+
+    def apply_batch(self, batch: Any, indices: Any, *, epoch: int = 0) -> Any:
+        """Run the batch stage on a collated batch of torch tensors (any device), keyed per
+        sample by ``(seed, epoch, indices[b])``. ``batch`` is a dict of fields (or one tensor,
+        taken as the ``image`` field); returns a new dict (or tensor). See augnoise.torch."""
+        from ..torch.batch import apply_batch
+
+        return apply_batch(self, batch, indices, epoch=epoch)
+
     # -- configuration ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (what :meth:`dumps` writes; fitted statistics inline)."""
@@ -150,3 +178,19 @@ def _walk(steps: Sequence[Step]):
 
 def _uses_tabular(steps: Sequence[Step]) -> bool:
     return any(getattr(s, "modality", None) == "tabular" for s in _walk(steps))
+
+
+def batch_problem(step: Step) -> str:
+    """Why ``step`` cannot run in the batch stage ('' if it can)."""
+    if not getattr(step, "batch_capable", False):
+        return "has no batch-stage (torch) kernel; batch-stage steps: " + ", ".join(batch_capable_names())
+    params = getattr(step, "params", None)
+    if params is not None and getattr(params, "per_channel", True) is False and step.name == "image.GaussianNoise":
+        return "per_channel: false is not supported in the batch stage"
+    return ""
+
+
+def batch_capable_names() -> list[str]:
+    from .registry import get_transform, transform_names
+
+    return [n for n in transform_names() if get_transform(n).batch_capable]

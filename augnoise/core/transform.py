@@ -61,6 +61,8 @@ class Transform(Step):
 
     modality: ClassVar[str] = ""
     Params: ClassVar[type[BaseParams]] = BaseParams
+    #: whether a torch kernel exists for the batch stage (augnoise.torch.batch)
+    batch_capable: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -77,7 +77,13 @@ def _compiled():
                     dst[b + c] = v
         return bad, out
 
-    return gauss_int, gauss_float
+    @nb.njit(cache=True, nogil=True)
+    def gauss_int_many(src, dst, table, scales, offsets, maxval, keys, group):
+        # src/dst (B, n): sample b exactly as gauss_int with its own scale, offset and key
+        for b in range(src.shape[0]):
+            gauss_int(src[b], dst[b], table, scales[b], offsets[b], maxval, keys[b], group)
+
+    return gauss_int, gauss_float, gauss_int_many
 
 
 INT_MAX = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
@@ -98,7 +104,7 @@ def gaussian_noise(
     Raises ``ValueError`` if a float image holds NaN or inf, or (with ``clip``) values outside
     [0, 1]. Never modifies ``image``.
     """
-    gauss_int, gauss_float = _compiled()
+    gauss_int, gauss_float, _ = _compiled()
     src = np.ascontiguousarray(image)
     dst = np.empty_like(src)
     group = 1 if per_channel or src.ndim == 2 else src.shape[-1]
@@ -180,3 +186,19 @@ def speckle_noise(image: np.ndarray, std: float, noise: np.ndarray) -> np.ndarra
     x, maxval = _to_unit(image)
     y = x * (np.float32(1.0) + np.float32(std) * noise)
     return _from_unit(y.astype(np.float32), image.dtype, maxval)
+
+
+def gaussian_noise_many(images: np.ndarray, stds: np.ndarray, means: np.ndarray, keys: list[int],
+                        per_channel: bool = True) -> np.ndarray:
+    """:func:`gaussian_noise` on a stack ``(B, ...)`` of same-shape uint8/uint16 images in one
+    call, image b with ``stds[b]``, ``means[b]``, ``keys[b]``: the same result as B calls."""
+    src = np.ascontiguousarray(images)
+    dst = np.empty_like(src)
+    maxval = INT_MAX[src.dtype]
+    group = 1 if per_channel or src.ndim == 3 else src.shape[-1]
+    b = src.shape[0]
+    _compiled()[2](src.reshape(b, -1), dst.reshape(b, -1), gaussian_table(),
+                   (np.asarray(stds, np.float64) * maxval).astype(np.float32),
+                   (np.asarray(means, np.float64) * maxval + 0.5).astype(np.float32), maxval,
+                   np.array([int(k) & 0xFFFFFFFFFFFFFFFF for k in keys], np.uint64), group)
+    return dst

@@ -21,6 +21,7 @@ class SaltAndPepper(ImageTransform):
     """
 
     name = "image.SaltAndPepper"
+    batch_capable = True
 
     class Params(BaseParams):
         amount: RangeParam(ge=0, le=1, unit="fraction of pixels") = Field(0.01, description="fraction of pixels replaced")
