@@ -43,6 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None, help="override the pipeline's seed")
     s.add_argument("--epoch", type=int, default=0, help="epoch of the keys (default 0)")
 
+    s = sub.add_parser("apply", help="augment a folder tree of images, audio and CSVs into DST (resumable)")
+    s.add_argument("pipeline", help="pipeline YAML file")
+    s.add_argument("src", help="source folder (never written)")
+    s.add_argument("dst", help="destination folder")
+    s.add_argument("--copies", "-k", type=int, default=1, help="augmented copies per file (copy k = epoch k)")
+    s.add_argument("--workers", "-j", type=int, default=1, help="worker processes (default 1)")
+    s.add_argument("--seed", type=int, default=None, help="override the pipeline's seed")
+
     s = sub.add_parser("bench", help="run a benchmark from benchmarks/ (e.g. 'augnoise bench image')")
     s.add_argument("suite", help="benchmark name, e.g. image")
     s.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
@@ -74,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .preview import cmd_preview
 
             return cmd_preview(args.pipeline, args.inputs, n=args.n, out=args.out, seed=args.seed, epoch=args.epoch)
+        if args.command == "apply":
+            from .apply import cmd_apply
+
+            return cmd_apply(args.pipeline, args.src, args.dst, copies=args.copies, workers=args.workers, seed=args.seed)
         if args.command == "bench":
             from .bench import cmd_bench
 

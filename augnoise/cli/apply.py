@@ -1,0 +1,186 @@
+"""``augnoise apply``: augment a folder tree of images, audio files and CSVs into another.
+
+Every input file gets a key index from a hash of its path relative to SRC (stable when files
+are added or removed elsewhere); copy ``k`` is epoch ``k``. Outputs are ``<stem>_<k><suffix>``
+in the same relative folder under DST, written atomically (temp file, then rename), so a rerun
+skips finished outputs and resumes an interrupted run; stale temp files are removed. SRC is
+never written: DST may not be SRC or inside it, and no output may be a source file. A file
+that cannot be read or augmented is reported with its path, the rest carry on, and the exit
+status is 1 with the count of failures.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.config import load
+from ..core.errors import AugnoiseError, InputError
+from ..core.pipeline import Pipeline
+
+
+@dataclass(frozen=True)
+class Task:
+    source: Path
+    rel: Path
+    copy: int
+    target: Path
+
+
+def file_index(rel: Path) -> int:
+    """Stable key index of an input file: 63 bits of SHA-256 of its relative POSIX path."""
+    return int.from_bytes(hashlib.sha256(rel.as_posix().encode()).digest()[:8], "big") >> 1
+
+
+def _kind(path: Path) -> str | None:
+    from ..audio.io import AUDIO_SUFFIXES
+    from ..image.io import IMAGE_SUFFIXES
+
+    s = path.suffix.lower()
+    return "image" if s in IMAGE_SUFFIXES else "audio" if s in AUDIO_SUFFIXES else "csv" if s == ".csv" else None
+
+
+def pipeline_kinds(pipeline: Pipeline) -> set[str]:
+    """File kinds a pipeline handles, from the modalities of its steps."""
+    from ..core.pipeline import _walk
+
+    kinds = set()
+    for step in _walk(pipeline.sample):
+        if getattr(step, "transforms", None) is not None:
+            continue
+        modality = getattr(step, "modality", "image")  # albumentations steps are image steps
+        kinds.add({"image": "image", "audio": "audio", "tabular": "csv"}.get(modality, modality))
+    return kinds
+
+
+def plan(src: Path, dst: Path, copies: int, kinds: set[str] | None = None) -> tuple[list[Task], int]:
+    """The (file, copy) tasks, and the number of files of other kinds that are ignored."""
+    src_r, dst_r = src.resolve(), dst.resolve()
+    if dst_r == src_r or src_r in dst_r.parents:
+        raise InputError(f"{dst}: DST may not be SRC or inside it (SRC is never written)")
+    candidates = sorted(p for p in src.rglob("*") if p.is_file() and not p.name.startswith(".") and _kind(p))
+    files = [p for p in candidates if kinds is None or _kind(p) in kinds]
+    sources = {p.resolve() for p in files}
+    tasks = []
+    for p in files:
+        rel = p.relative_to(src)
+        for k in range(copies):
+            target = dst / rel.parent / f"{p.stem}_{k}{p.suffix}"
+            if target.resolve() in sources:
+                raise InputError(f"{target}: output would overwrite a source file")
+            tasks.append(Task(p, rel, k, target))
+    return tasks, len(candidates) - len(files)
+
+
+_PIPELINE: Pipeline | None = None
+
+
+def _init(pipeline_path: str, seed: int | None) -> None:
+    global _PIPELINE
+    p = load(pipeline_path)
+    _PIPELINE = Pipeline(sample=p.sample, batch=p.batch, seed=seed, tabular=p._tabular) if seed is not None else p
+
+
+def run_task(task: Task) -> tuple[str, str]:
+    """Augment one (file, copy); returns (status, message) with status written/failed."""
+    from ..audio.io import read_audio, write_audio
+    from ..image.io import read_image, write_image
+    from ..tabular.io import read_csv, write_csv
+
+    pipe = _PIPELINE
+    assert pipe is not None
+    index, epoch = file_index(task.rel), task.copy
+    try:
+        kind = _kind(task.source)
+        if kind == "image":
+            out = pipe({"image": read_image(task.source)}, index=index, epoch=epoch)["image"]
+            write_image(task.target, out)
+        elif kind == "audio":
+            audio, info = read_audio(task.source)
+            out = pipe({"audio": audio, "sample_rate": info.sample_rate}, index=index, epoch=epoch)["audio"]
+            write_audio(task.target, out, info)
+        else:
+            table = read_csv(task.source)
+            if pipe.tabular.fitted is None:  # no training statistics: this table's own
+                from ..tabular.schema import fit_stats
+
+                pipe.tabular.fitted = fit_stats(table.x, pipe.tabular, table.names, table.frame_kinds)
+                pipe._bind(pipe.tabular)
+                out = pipe({"features": table.x}, index=index, epoch=epoch)["features"]
+                pipe.tabular.fitted = None
+            else:
+                out = pipe({"features": table.x}, index=index, epoch=epoch)["features"]
+            write_csv(task.target, table, out)
+    except AugnoiseError as err:
+        msg = str(err)
+        return "failed", msg if msg.startswith(str(task.source)) else f"{task.source}: {msg}"
+    except Exception as err:  # a corrupt file may fail deep inside a decoder
+        return "failed", f"{task.source}: {type(err).__name__}: {err}"
+    return "written", str(task.target)
+
+
+def _clean_stale(tasks: list[Task]) -> int:
+    removed = 0
+    for folder in {t.target.parent for t in tasks}:
+        if folder.is_dir():
+            names = {t.target.name for t in tasks if t.target.parent == folder}
+            for f in folder.iterdir():
+                if f.name.startswith(".") and f.name.endswith(".tmp") and any(f.name.startswith(f".{n}.") for n in names):
+                    f.unlink()
+                    removed += 1
+    return removed
+
+
+def cmd_apply(pipeline_path: str, src: str, dst: str, copies: int = 1, workers: int = 1, seed: int | None = None) -> int:
+    from tqdm import tqdm
+
+    if copies < 1:
+        raise InputError(f"--copies must be >= 1, got {copies}")
+    if workers < 1:
+        raise InputError(f"--workers must be >= 1, got {workers}")
+    src_p, dst_p = Path(src), Path(dst)
+    if not src_p.is_dir():
+        raise InputError(f"{src}: SRC must be a folder")
+    _init(pipeline_path, seed)  # validates the pipeline before any work
+    assert _PIPELINE is not None
+    kinds = pipeline_kinds(_PIPELINE)
+    tasks, ignored = plan(src_p, dst_p, copies, kinds)
+    stale = _clean_stale(tasks)
+    todo = [t for t in tasks if not t.target.exists()]
+    skipped = len(tasks) - len(todo)
+    failures: list[str] = []
+    written = 0
+    bar = tqdm(total=len(todo), unit="file", desc="augnoise apply", file=sys.stderr, disable=not todo)
+    if workers == 1 or len(todo) < 2:
+        results: Any = map(run_task, todo)
+        pool = None
+    else:
+        import multiprocessing as mp
+
+        pool = mp.get_context("fork" if sys.platform != "win32" else "spawn").Pool(
+            workers, initializer=_init, initargs=(pipeline_path, seed))
+        results = pool.imap_unordered(run_task, todo, chunksize=4)
+    try:
+        for status, msg in results:
+            if status == "written":
+                written += 1
+            else:
+                failures.append(msg)
+            bar.update(1)
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.close()
+            pool.join()
+    n_files = len({t.source for t in tasks})
+    failed_files = sorted(set(failures))
+    extra = (f", {stale} stale temp file(s) removed" if stale else "") + \
+        (f", {ignored} file(s) of other kinds ignored (pipeline handles {', '.join(sorted(kinds))})" if ignored else "")
+    print(f"{n_files} input file(s) x {copies} cop{'y' if copies == 1 else 'ies'}: {written} written, "
+          f"{skipped} already done (skipped), {len(failures)} failed" + extra)
+    for f in failed_files:
+        print(f"failed: {f}", file=sys.stderr)
+    return 1 if failures else 0
