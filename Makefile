@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(VENV)/bin/augnoise bench image
 	$(VENV)/bin/augnoise bench audio
 	$(VENV)/bin/augnoise bench tabular
+	$(VENV)/bin/augnoise bench loader
 
 clean:
 	rm -rf out .pytest_cache .hypothesis
