@@ -28,10 +28,12 @@ test: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider
 
 bench: $(STAMP)
+	$(PIP) --no-deps torchattacks  # peer for bench adversarial; its torchvision requirement is unused and would pull CUDA torch
 	$(VENV)/bin/augnoise bench image
 	$(VENV)/bin/augnoise bench audio
 	$(VENV)/bin/augnoise bench tabular
 	$(VENV)/bin/augnoise bench loader
+	$(VENV)/bin/augnoise bench adversarial
 
 clean:
 	rm -rf out .pytest_cache .hypothesis

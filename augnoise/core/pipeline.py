@@ -52,6 +52,9 @@ class Pipeline:
             for s in steps:
                 if not isinstance(s, Step):
                     raise ParamError("Pipeline", [(stage, f"items must be augnoise steps, got {s!r}")])
+        for s in _walk(list(sample)):
+            if getattr(s, "needs_model", False):
+                raise ParamError("Pipeline", [("sample", f"{s.name}: {SAMPLE_STAGE_MODEL}")])
         for s in batch:
             problem = batch_problem(s)
             if problem:
@@ -137,13 +140,15 @@ class Pipeline:
                 raise locate(err, k + 1, step) from None
         return [c["image"] if b else c for c, b in zip(cur, bare)]
 
-    def apply_batch(self, batch: Any, indices: Any, *, epoch: int = 0) -> Any:
+    def apply_batch(self, batch: Any, indices: Any, *, epoch: int = 0, model: Any = None, targets: Any = None,
+                    loss_fn: Any = None) -> Any:
         """Run the batch stage on a collated batch of torch tensors (any device), keyed per
         sample by ``(seed, epoch, indices[b])``. ``batch`` is a dict of fields (or one tensor,
-        taken as the ``image`` field); returns a new dict (or tensor). See augnoise.torch."""
+        taken as the ``image`` field); returns a new dict (or tensor). Adversarial steps need
+        ``model`` and ``targets`` (and use ``loss_fn``, default cross-entropy). See augnoise.torch."""
         from ..torch.batch import apply_batch
 
-        return apply_batch(self, batch, indices, epoch=epoch)
+        return apply_batch(self, batch, indices, epoch=epoch, model=model, targets=targets, loss_fn=loss_fn)
 
     # -- configuration ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -178,6 +183,9 @@ def _walk(steps: Sequence[Step]):
 
 def _uses_tabular(steps: Sequence[Step]) -> bool:
     return any(getattr(s, "modality", None) == "tabular" for s in _walk(steps))
+
+
+SAMPLE_STAGE_MODEL = "needs the model: it runs in the batch stage only (move it under batch:)"
 
 
 def batch_problem(step: Step) -> str:

@@ -11,7 +11,7 @@ from .compose import COMPOSITES
 from .transform import REGISTRY, Transform
 
 #: augnoise's own modules that define transforms (a fixed list, never taken from input).
-_BUILTIN_MODULES = ("augnoise.image", "augnoise.audio", "augnoise.tabular")
+_BUILTIN_MODULES = ("augnoise.image", "augnoise.audio", "augnoise.tabular", "augnoise.adversarial")
 _loaded = False
 
 ALBU_PREFIX = "albumentations."

@@ -41,7 +41,7 @@ def _check_image(x: torch.Tensor) -> None:
         raise InputError("batch-stage float images hold NaN or inf")
 
 
-def image_gaussian(t: Transform, x: torch.Tensor, params: list[dict[str, Any]]) -> torch.Tensor:
+def image_gaussian(t: Transform, x: torch.Tensor, params: list[dict[str, Any]], ctx: dict[str, Any]) -> torch.Tensor:
     _check_image(x)
     b = x.shape[0]
     z = counter.standard_normal(_keys(params, x.device), x[0].numel()).reshape(x.shape)
@@ -53,7 +53,7 @@ def image_gaussian(t: Transform, x: torch.Tensor, params: list[dict[str, Any]]) 
     return y.clamp_(0.0, 1.0) if t.params.clip else y
 
 
-def image_salt_pepper(t: Transform, x: torch.Tensor, params: list[dict[str, Any]]) -> torch.Tensor:
+def image_salt_pepper(t: Transform, x: torch.Tensor, params: list[dict[str, Any]], ctx: dict[str, Any]) -> torch.Tensor:
     _check_image(x)
     whole_pixel = not t.params.per_channel and x.dim() == 4
     shape = x.shape[:-1] if whole_pixel else x.shape
@@ -89,13 +89,13 @@ def _finish_audio(t: Transform, y: torch.Tensor) -> torch.Tensor:
     return y.clamp(-1.0, 1.0) if clip else y
 
 
-def audio_gaussian(t: Transform, x: torch.Tensor, params: list[dict[str, Any]]) -> torch.Tensor:
+def audio_gaussian(t: Transform, x: torch.Tensor, params: list[dict[str, Any]], ctx: dict[str, Any]) -> torch.Tensor:
     xf, back = _audio_unit(x)
     z = counter.standard_normal(_keys(params, x.device), x[0].numel()).reshape(x.shape)
     return back(_finish_audio(t, xf + _column(params, "std", xf) * z))
 
 
-def audio_snr(t: Transform, x: torch.Tensor, params: list[dict[str, Any]]) -> torch.Tensor:
+def audio_snr(t: Transform, x: torch.Tensor, params: list[dict[str, Any]], ctx: dict[str, Any]) -> torch.Tensor:
     xf, back = _audio_unit(x)
     x3 = xf if xf.dim() == 3 else xf[:, None, :]
     z = counter.standard_normal(_keys(params, x.device), x3[0].numel()).reshape(x3.shape)
@@ -112,11 +112,33 @@ def audio_snr(t: Transform, x: torch.Tensor, params: list[dict[str, Any]]) -> to
     return back(_finish_audio(t, y.reshape(xf.shape)))
 
 
-KERNELS: dict[str, Callable[[Transform, torch.Tensor, list[dict[str, Any]]], torch.Tensor]] = {
+def adversarial(t: Transform, x: torch.Tensor, params: list[dict[str, Any]], ctx: dict[str, Any]) -> torch.Tensor:
+    from ..adversarial.kernels import run_step
+
+    try:
+        return run_step(t, x, params, ctx)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+
+
+KERNELS: dict[str, Callable[[Transform, torch.Tensor, list[dict[str, Any]], dict[str, Any]], torch.Tensor]] = {
+    "adversarial.FGSM": adversarial,
+    "adversarial.FGSMNoise": adversarial,
     "image.GaussianNoise": image_gaussian,
     "image.SaltAndPepper": image_salt_pepper,
     "audio.GaussianNoise": audio_gaussian,
     "audio.GaussianSNR": audio_snr,
+}
+
+
+#: the range parameters each batch-capable step draws per sample, in order
+DRAWN = {
+    "image.GaussianNoise": ("std", "mean"),
+    "image.SaltAndPepper": ("amount", "salt_ratio"),
+    "audio.GaussianNoise": ("std",),
+    "audio.GaussianSNR": ("snr_db",),
+    "adversarial.FGSM": ("eps",),
+    "adversarial.FGSMNoise": ("eps",),
 }
 
 
@@ -126,15 +148,20 @@ def _draw(step: Transform, rng: Any) -> dict[str, Any] | None:
         return None
     q = step.params
     out: dict[str, Any] = {}
-    for name in ("std", "mean", "amount", "salt_ratio", "snr_db"):
-        if hasattr(q, name):
-            out[name] = draw(getattr(q, name), rng)
+    for name in DRAWN[step.name]:
+        out[name] = draw(getattr(q, name), rng)
     out["key"] = int(rng.integers(0, 2**64, dtype=np.uint64))
+    if step.modality == "adversarial":
+        out["key2"] = int(rng.integers(0, 2**64, dtype=np.uint64))
+        out["noise_std"] = draw(getattr(q, "noise_std", 0.0), rng)
     return out
 
 
-def apply_batch(pipeline: Any, batch: Any, indices: Any, *, epoch: int = 0) -> Any:
-    """Run ``pipeline.batch`` on a collated batch (dict of tensors, or one image tensor)."""
+def apply_batch(pipeline: Any, batch: Any, indices: Any, *, epoch: int = 0, model: Any = None, targets: Any = None,
+                loss_fn: Any = None) -> Any:
+    """Run ``pipeline.batch`` on a collated batch (dict of tensors, or one image tensor).
+    Adversarial steps need ``model`` and ``targets`` (class indices; the target classes in
+    targeted mode) and use cross-entropy unless ``loss_fn(outputs, targets)`` is given."""
     bare = isinstance(batch, torch.Tensor)
     data: dict[str, Any] = {"image": batch} if bare else dict(batch)
     idx = [int(i) for i in (indices.tolist() if isinstance(indices, torch.Tensor) else indices)]
@@ -155,13 +182,16 @@ def apply_batch(pipeline: Any, batch: Any, indices: Any, *, epoch: int = 0) -> A
         chosen = [b for b, d in enumerate(drawn) if d is not None]
         if not chosen:
             continue
+        ctx: dict[str, Any] = {"model": model, "loss_fn": loss_fn}
         try:
             if len(chosen) == len(idx):
-                y = KERNELS[step.name](step, x, drawn)  # type: ignore[arg-type]
+                ctx["targets"] = targets
+                y = KERNELS[step.name](step, x, drawn, ctx)  # type: ignore[arg-type]
             else:
                 sel = torch.tensor(chosen, device=x.device)
+                ctx["targets"] = targets[sel] if targets is not None else None
                 y = x.clone()
-                y[sel] = KERNELS[step.name](step, x[sel], [drawn[b] for b in chosen])  # type: ignore[misc]
+                y[sel] = KERNELS[step.name](step, x[sel], [drawn[b] for b in chosen], ctx)  # type: ignore[misc]
         except InputError as err:
             raise InputError(f"{where}: {err}") from None
         data[field] = y

@@ -159,10 +159,12 @@ class AugmentedLoader:
     def __init__(self, dataset: Any, pipeline: Pipeline, *, batch_size: int = 1, shuffle: bool = False,
                  num_workers: int = 0, seed: int | None = None, device: Any = None, fields: Any = None,
                  sampler: Iterable[int] | None = None, persistent_workers: bool = False, drop_last: bool = False,
-                 pin_memory: bool | None = None, batched: bool = True, **loader_kwargs: Any) -> None:
+                 pin_memory: bool | None = None, batched: bool = True, model: Any = None, targets: Any = None,
+                 loss_fn: Any = None, **loader_kwargs: Any) -> None:
         if sampler is not None and shuffle:
             raise ValueError("give either shuffle=True or a sampler (which does its own shuffling), not both")
         self.pipeline = pipeline
+        self.model, self.targets, self.loss_fn = model, targets, loss_fn  # for adversarial batch steps
         self.device = torch.device(device) if device is not None else None
         self.sampler = KeyedSampler(sampler, length=len(dataset), shuffle=shuffle,
                                     seed=pipeline.seed if seed is None else seed)
@@ -192,19 +194,27 @@ class AugmentedLoader:
                 data = self._batch_stage(data, indices, epoch)
             yield data
 
+    def _targets(self, data: Any) -> Any:
+        """The targets for adversarial steps: a tuple position or dict key of the batch."""
+        if self.targets is None or isinstance(self.targets, torch.Tensor):
+            return self.targets
+        return data[self.targets]
+
     def _batch_stage(self, data: Any, indices: torch.Tensor, epoch: int) -> Any:
         primary = self.dataset.primary
+        kw = {"model": self.model, "targets": self._targets(data) if not isinstance(data, torch.Tensor) else None,
+              "loss_fn": self.loss_fn}
         if isinstance(data, torch.Tensor):
-            return self.pipeline.apply_batch({primary: data}, indices, epoch=epoch)[primary]
+            return self.pipeline.apply_batch({primary: data}, indices, epoch=epoch, **kw)[primary]
         if isinstance(data, (list, tuple)):
             names = list(self.fields) if self.fields is not None else [primary] + [None] * (len(data) - 1)
             fields = {n: v for n, v in zip(names, data) if n is not None}
-            out = self.pipeline.apply_batch(fields, indices, epoch=epoch)
+            out = self.pipeline.apply_batch(fields, indices, epoch=epoch, **kw)
             return type(data)(v if n is None else out[n] for n, v in zip(names, data))
         if isinstance(data, dict):
             mapping = dict(self.fields) if self.fields is not None else {k: k for k in data}
             fields = {mapping.get(k, k): v for k, v in data.items()}
-            out = self.pipeline.apply_batch(fields, indices, epoch=epoch)
+            out = self.pipeline.apply_batch(fields, indices, epoch=epoch, **kw)
             return {k: out[mapping.get(k, k)] for k in data}
         raise InputError(f"cannot run the batch stage on a batch of type {type(data).__name__}")
 
@@ -225,6 +235,8 @@ def make_loader(dataset: Any, pipeline: Pipeline, batch_size: int = 1, shuffle: 
     workers keyed by ``(seed, epoch, index)`` (shuffle order keyed by ``seed`` and the epoch),
     batches move to ``device`` (pinned memory for CUDA) and the batch stage runs there.
     Other keyword arguments go to :class:`AugmentedLoader` / ``torch.utils.data.DataLoader``
-    (``fields``, ``sampler``, ``persistent_workers``, ``drop_last``, ...)."""
+    (``fields``, ``sampler``, ``persistent_workers``, ``drop_last``, ...); adversarial batch
+    steps take ``model=`` and ``targets=`` (the batch's tuple position or dict key of the
+    labels)."""
     return AugmentedLoader(dataset, pipeline, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
                            seed=seed, device=device, **kwargs)

@@ -1,0 +1,108 @@
+"""The attack kernel: one gradient, with every model invariant restored.
+
+``attack(model, x, y, eps, ...)`` leaves the model exactly as it found it: training/eval mode,
+parameter ``.grad`` (the gradient is taken with ``torch.autograd.grad`` w.r.t. the input only),
+BatchNorm running statistics (saved and restored), the global torch RNG (forked around the
+forward pass, which dropout draws from), and no graph kept alive (results are detached).
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from ..torch import counter
+
+
+@contextlib.contextmanager
+def untouched(model: torch.nn.Module, device: torch.device):
+    """Restore mode, BatchNorm buffers and the global RNG of ``model`` after the block."""
+    training = model.training
+    bn = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [{k: b.clone() for k, b in m.named_buffers(recurse=False)} for m in bn]
+    devices = [device] if device.type == "cuda" else []
+    try:
+        with torch.random.fork_rng(devices=devices):
+            yield
+    finally:
+        for m, buffers in zip(bn, saved):
+            for k, b in m.named_buffers(recurse=False):
+                b.copy_(buffers[k])
+        model.train(training)
+
+
+def _sign_noise(keys: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    n = int(torch.tensor(shape[1:]).prod())
+    return torch.where(counter.uniform(keys, n) < 0.5, -1.0, 1.0).reshape(shape)
+
+
+def _uniform_noise(keys: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    n = int(torch.tensor(shape[1:]).prod())
+    # 16-bit uniforms in [0, 1) -> centred in [-1, 1)
+    return (counter.uniform(keys, n) * 2.0 - 1.0 + 1.0 / 65536.0).reshape(shape)
+
+
+def attack(model: torch.nn.Module, x: torch.Tensor, targets: torch.Tensor, *, eps: torch.Tensor,
+           settings: dict[str, Any], init_keys: torch.Tensor, noise_keys: torch.Tensor, noise_std: torch.Tensor,
+           targeted: bool, lo: torch.Tensor, hi: torch.Tensor, loss_fn: Callable | None = None) -> torch.Tensor:
+    """Single-step attack on ``x`` (already in model units); eps, lo, hi broadcastable to x
+    (per sample and per channel, in model units). Returns the detached adversarial batch."""
+    loss_fn = loss_fn or (lambda out, y: F.cross_entropy(out, y, reduction="sum"))
+    x0 = x.detach()
+    delta = torch.zeros_like(x0)
+    if settings["init"] == "sign":
+        delta = settings["init_scale"] * eps * _sign_noise(init_keys, x0.shape).to(x0.device)
+    elif settings["init"] == "uniform":
+        delta = settings["init_scale"] * eps * _uniform_noise(init_keys, x0.shape).to(x0.device)
+    start = torch.max(torch.min(x0 + delta, hi), lo)
+    with untouched(model, x0.device):
+        xs = start.clone().requires_grad_(True)
+        loss = loss_fn(model(xs), targets)
+        (grad,) = torch.autograd.grad(loss, xs)
+    step = settings["alpha"] * eps
+    direction = -grad.sign() if targeted else grad.sign()
+    adv = start + step * direction
+    if settings["project"]:
+        adv = torch.max(torch.min(adv, x0 + eps), x0 - eps)
+    if noise_keys is not None:
+        n = int(torch.tensor(x0.shape[1:]).prod())
+        z = counter.standard_normal(noise_keys, n).reshape(x0.shape).to(x0.device)
+        adv = adv + noise_std * z
+    return torch.max(torch.min(adv, hi), lo).detach()
+
+
+def run_step(t: Any, x: torch.Tensor, params: list[dict[str, Any]], ctx: dict[str, Any]) -> torch.Tensor:
+    """Batch-stage entry: units, per-sample eps and keys, then :func:`attack`."""
+    model, targets = ctx.get("model"), ctx.get("targets")
+    if model is None or targets is None:
+        raise ValueError("needs the model and the targets: apply_batch(..., model=model, targets=y)")
+    if not torch.is_floating_point(x):
+        raise ValueError(f"adversarial steps need a float batch (model input), got {x.dtype}")
+    if targets.shape[0] != x.shape[0]:
+        raise ValueError(f"targets has {targets.shape[0]} rows for a batch of {x.shape[0]}")
+    q = t.params
+    shape = (x.shape[0],) + (1,) * (x.dim() - 1)
+    dev = x.device
+    eps = torch.tensor([float(p["eps"]) for p in params], dtype=x.dtype, device=dev).reshape(shape)
+    noise_std = torch.tensor([float(p["noise_std"]) for p in params], dtype=x.dtype, device=dev).reshape(shape)
+    lo = torch.tensor(q.valid_range[0], dtype=x.dtype, device=dev)
+    hi = torch.tensor(q.valid_range[1], dtype=x.dtype, device=dev)
+    if q.mean is not None:
+        axis = q.channel_axis % x.dim()
+        cshape = [1] * x.dim()
+        cshape[axis] = len(q.mean)
+        if x.shape[axis] != len(q.mean):
+            raise ValueError(f"mean/std have {len(q.mean)} values but axis {axis} of the batch has {x.shape[axis]}")
+        mean = torch.tensor(q.mean, dtype=x.dtype, device=dev).reshape(cshape)
+        std = torch.tensor(q.std, dtype=x.dtype, device=dev).reshape(cshape)
+        eps, noise_std = eps / std, noise_std / std
+        lo, hi = (lo - mean) / std, (hi - mean) / std
+    settings = t.settings()
+    init_keys = torch.from_numpy(counter.to_int64([p["key"] for p in params])).to(dev)
+    noise_keys = None
+    if any(float(p["noise_std"]) > 0 for p in params):
+        noise_keys = torch.from_numpy(counter.to_int64([p["key2"] for p in params])).to(dev)
+    return attack(model, x, targets, eps=eps, settings=settings, init_keys=init_keys, noise_keys=noise_keys,
+                  noise_std=noise_std, targeted=q.targeted, lo=lo, hi=hi, loss_fn=ctx.get("loss_fn"))

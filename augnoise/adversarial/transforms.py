@@ -1,0 +1,100 @@
+"""adversarial.FGSM and adversarial.FGSMNoise: declarations (validated like every step)."""
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+import numpy as np
+from pydantic import Field
+
+from ..core.errors import InputError, ParamError
+from ..core.params import BaseParams, RangeParam
+from ..core.transform import Transform
+
+#: variant presets: (alpha as a multiple of eps, init, init scale as a multiple of eps, project)
+VARIANTS: dict[str, dict[str, Any]] = {
+    "fgsm": {"alpha": 1.0, "init": "none", "init_scale": 0.0, "project": True},
+    "seed": {"alpha": 1.0, "init": "none", "init_scale": 0.0, "project": True},  # FGSM, then Gaussian noise
+    "rfgsm": {"alpha": 0.5, "init": "sign", "init_scale": 0.5, "project": True},  # Tramer et al. 2018
+    "fgsm_rs": {"alpha": 1.25, "init": "uniform", "init_scale": 1.0, "project": True},  # Wong, Rice, Kolter 2020
+    "nfgsm": {"alpha": 1.0, "init": "uniform", "init_scale": 2.0, "project": False},  # de Jorge et al. 2022
+}
+
+
+class AdversarialParams(BaseParams):
+    eps: RangeParam(ge=0, le=1, unit="valid-range units") = Field(8 / 255, description="perturbation budget, in units of the data's valid range (e.g. 8/255 for images in [0, 1])")
+    targeted: bool = Field(False, description="move towards `targets` (the loss decreases) instead of away from the true class")
+    valid_range: list[float] = Field([0.0, 1.0], description="[lo, hi] of the data; results are clipped into it")
+    mean: Optional[list[float]] = Field(None, description="per-channel mean if the batch is normalised ((x - mean) / std); eps stays in data units")
+    std: Optional[list[float]] = Field(None, description="per-channel std of that normalisation")
+    channel_axis: int = Field(1, description="channel axis of the batch for mean/std (1 for NCHW)")
+
+
+class _Adversarial(Transform):
+    modality = "adversarial"
+    batch_capable = True
+    needs_model = True
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        q = self.params
+        issues = []
+        if len(q.valid_range) != 2 or q.valid_range[0] >= q.valid_range[1]:
+            issues.append(("valid_range", f"must be [lo, hi] with lo < hi, got {q.valid_range}"))
+        if (q.mean is None) != (q.std is None):
+            issues.append(("std" if q.std is None else "mean", "mean and std go together"))
+        elif q.std is not None and (len(q.std) != len(q.mean) or min(q.std) <= 0):
+            issues.append(("std", f"must be positive, one per mean value, got {q.std}"))
+        if issues:
+            raise ParamError(self.name, issues)
+
+    def __call__(self, sample: Any, rng: np.random.Generator, trace: list | None = None) -> Any:
+        raise InputError("adversarial steps need the model: they run in the batch stage only "
+                         "(pipeline.apply_batch(..., model=, targets=) or make_loader(..., model=, targets=))")
+
+    def settings(self) -> dict[str, Any]:
+        return {"alpha": 1.0, "init": "none", "init_scale": 0.0, "project": True, "noise_std": 0.0}
+
+
+class FGSM(_Adversarial):
+    """Fast gradient sign method: ``x + eps * sign(grad_x loss)``, clipped to the valid range
+    (Goodfellow et al. 2015). Targeted: ``x - eps * sign(grad_x loss(x, target))``."""
+
+    name = "adversarial.FGSM"
+    Params = AdversarialParams
+
+
+class FGSMNoise(_Adversarial):
+    """FGSM with noise, covering the known single-step variants by ``variant``:
+
+    * ``seed``: the FGSM example, then Gaussian noise of ``noise_std`` (the seed recipe);
+    * ``rfgsm``: R+FGSM (Tramer et al. 2018): a random sign step of ``alpha`` (default eps/2),
+      then FGSM with ``eps - alpha``;
+    * ``fgsm_rs``: FGSM from a uniform random start in the eps-ball, step ``alpha = 1.25 eps``,
+      projected back to the ball (Wong, Rice, Kolter 2020);
+    * ``nfgsm``: N-FGSM (de Jorge et al. 2022): uniform noise of 2 eps, step eps, no projection.
+
+    ``alpha``, ``init`` (none|sign|uniform), ``init_scale`` (multiple of eps) and ``project``
+    override the preset; ``noise_std`` (data units) adds Gaussian noise at the end in any
+    variant. Everything is clipped to the valid range.
+    """
+
+    name = "adversarial.FGSMNoise"
+
+    class Params(AdversarialParams):
+        variant: Literal["seed", "rfgsm", "fgsm_rs", "nfgsm"] = Field("seed", description="preset: seed | rfgsm | fgsm_rs | nfgsm")
+        alpha: Optional[float] = Field(None, ge=0, le=10, description="step size as a multiple of eps (preset if unset)")
+        init: Optional[Literal["none", "sign", "uniform"]] = Field(None, description="random start (preset if unset)")
+        init_scale: Optional[float] = Field(None, ge=0, le=10, description="random start size as a multiple of eps")
+        project: Optional[bool] = Field(None, description="project back into the eps-ball (preset if unset)")
+        noise_std: RangeParam(ge=0, le=1, unit="valid-range units") = Field(0.0, description="Gaussian noise added at the end")
+
+    def settings(self) -> dict[str, Any]:
+        q = self.params
+        out = dict(VARIANTS[q.variant])
+        for k in ("alpha", "init", "init_scale", "project"):
+            if getattr(q, k) is not None:
+                out[k] = getattr(q, k)
+        if q.variant == "rfgsm" and q.alpha is None and q.init_scale is not None:
+            out["alpha"] = 1.0 - q.init_scale
+        out["noise_std"] = q.noise_std
+        return out
