@@ -38,8 +38,17 @@ def test_there_are_examples_and_small_samples():
 def test_pipeline_file(path):
     p = augnoise.load(path)
     assert augnoise.loads(p.dumps(), base_dir=path.parent) == p
-    kinds = modalities(p.sample)
+    kinds = modalities(p.sample) or modalities(p.batch)
     assert len(kinds) == 1, f"{path.name} mixes modalities {kinds}"
+    if kinds == {"adversarial"}:  # batch stage only: needs a model
+        import torch
+
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+        x, y = torch.rand(32, 1, 8, 8), torch.randint(0, 10, (32,))
+        a = p.apply_batch(x, range(32), model=net, targets=y)
+        assert a.shape == x.shape and not torch.equal(a, x)
+        return
     if kinds == {"image"}:
         samples = [({"image": read_image(f)}, "image") for f in IMAGES]
     elif kinds == {"tabular"}:

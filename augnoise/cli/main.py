@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--out", default="out", help="output directory (default out/)")
     s.add_argument("--seed", type=int, default=None, help="override the pipeline's seed")
     s.add_argument("--epoch", type=int, default=0, help="epoch of the keys (default 0)")
+    s.add_argument("--model", default=None, help="TorchScript model file for adversarial batch steps (loaded with torch.jit.load, no pickle)")
+    s.add_argument("--label", type=int, action="append", default=None,
+                   help="true class of the input(s) for adversarial steps (once, or once per input)")
 
     s = sub.add_parser("apply", help="augment a folder tree of images, audio and CSVs into DST (resumable)")
     s.add_argument("pipeline", help="pipeline YAML file")
@@ -81,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "preview":
             from .preview import cmd_preview
 
-            return cmd_preview(args.pipeline, args.inputs, n=args.n, out=args.out, seed=args.seed, epoch=args.epoch)
+            return cmd_preview(args.pipeline, args.inputs, n=args.n, out=args.out, seed=args.seed, epoch=args.epoch,
+                               model=args.model, labels=args.label)
         if args.command == "apply":
             from .apply import cmd_apply
 

@@ -50,15 +50,68 @@ class Outputs:
         return target
 
 
-def preview_image(pipeline: Pipeline, path: str, n: int, outputs: Outputs, epoch: int = 0) -> list[Path]:
-    """Write a grid PNG: the original, then ``n`` variants keyed by index 0..n-1."""
+def preview_image(pipeline: Pipeline, path: str, n: int, outputs: Outputs, epoch: int = 0,
+                  model: Any = None, label: int | None = None) -> list[Path]:
+    """Write a grid PNG: the original, then ``n`` variants keyed by index 0..n-1 (after the
+    batch stage too when the pipeline has one; adversarial steps use ``model`` and ``label``,
+    and each tile then shows the model's prediction)."""
     from ..image.io import make_grid, read_image, write_image
 
     target = outputs.path(path, "_preview.png")
     img = read_image(path)
     variants = [pipeline({"image": img}, index=i, epoch=epoch)["image"] for i in range(n)]
-    grid = make_grid([img, *variants], ["original"] + [f"#{i}" for i in range(n)])
+    labels = ["original"] + [f"#{i}" for i in range(n)]
+    if pipeline.batch:
+        variants, preds = _batch_stage_images(pipeline, img, variants, epoch, model, label)
+        if preds is not None:
+            labels = [f"original, pred {preds[0]}"] + [f"#{i}, pred {p}" for i, p in enumerate(preds[1:])]
+    grid = make_grid([img, *variants], labels)
     return [write_image(target, grid)]
+
+
+def _batch_stage_images(pipeline: Pipeline, original: Any, variants: list[Any], epoch: int, model: Any,
+                        label: int | None) -> tuple[list[Any], list[int] | None]:
+    """Run the batch stage on the variants. With adversarial steps the batch is the model's
+    input: float32 in [0, 1], NCHW; predictions are returned for the original and each variant."""
+    import numpy as np
+    import torch
+
+    adversarial = any(getattr(s, "needs_model", False) for s in pipeline.batch)
+    if not adversarial:
+        batch = torch.from_numpy(np.stack(variants))
+        out = pipeline.apply_batch(batch, list(range(len(variants))), epoch=epoch)
+        return [o.numpy() for o in out], None
+    if model is None or label is None:
+        raise InputError("the pipeline has adversarial batch steps: give --model (TorchScript) and --label")
+    scale = 1.0 if original.dtype.kind == "f" else float(np.iinfo(original.dtype).max)
+
+    def to_model(imgs: list[Any]) -> Any:
+        x = torch.from_numpy(np.stack(imgs).astype(np.float32) / scale)
+        return x[:, None] if x.dim() == 3 else x.permute(0, 3, 1, 2)
+
+    x = to_model(variants)
+    targets = torch.full((len(variants),), int(label), dtype=torch.int64)
+    adv = pipeline.apply_batch(x, list(range(len(variants))), epoch=epoch, model=model, targets=targets)
+    with torch.no_grad():
+        preds = model(torch.cat([to_model([original]), adv])).argmax(1).tolist()
+    back = adv[:, 0] if adv.shape[1] == 1 and original.ndim == 2 else adv.permute(0, 2, 3, 1)
+    if original.ndim == 3 and original.shape[2] == 1 and back.dim() == 3:
+        back = back[..., None]
+    arr = back.numpy()
+    outs = [arr[i] if scale == 1.0 else np.clip(np.rint(arr[i] * scale), 0, scale).astype(original.dtype) for i in range(len(arr))]
+    return outs, preds
+
+
+def load_model(path: str) -> Any:
+    """A TorchScript model (torch.jit.load: no arbitrary pickle is executed), in eval mode."""
+    import torch
+
+    try:
+        model = torch.jit.load(path, map_location="cpu")
+    except (RuntimeError, ValueError, OSError) as err:
+        raise InputError(f"{path}: not a loadable TorchScript model ({str(err).splitlines()[0]})") from None
+    model.eval()
+    return model
 
 
 def preview_audio(pipeline: Pipeline, path: str, n: int, outputs: Outputs, epoch: int = 0) -> list[Path]:
@@ -101,7 +154,8 @@ def preview_csv(pipeline: Pipeline, path: str, n: int, outputs: Outputs, epoch: 
 
 
 def cmd_preview(pipeline_path: str, inputs: list[str], n: int = 8, out: str = "out",
-                seed: int | None = None, epoch: int = 0) -> int:
+                seed: int | None = None, epoch: int = 0, model: str | None = None,
+                labels: list[int] | None = None) -> int:
     from ..audio.io import AUDIO_SUFFIXES
     from ..image.io import IMAGE_SUFFIXES
 
@@ -111,12 +165,16 @@ def cmd_preview(pipeline_path: str, inputs: list[str], n: int = 8, out: str = "o
     if seed is not None:
         pipeline = Pipeline(sample=pipeline.sample, batch=pipeline.batch, seed=seed)
     outputs = Outputs(inputs, Path(out))
+    if labels is not None and len(labels) not in (1, len(inputs)):
+        raise InputError(f"--label given {len(labels)} times for {len(inputs)} inputs (give it once, or once per input)")
+    net = load_model(model) if model is not None else None
     failures = 0
-    for path in inputs:
+    for k, path in enumerate(inputs):
+        label = None if labels is None else labels[0] if len(labels) == 1 else labels[k]
         suffix = Path(path).suffix.lower()
         try:
             if suffix in IMAGE_SUFFIXES:
-                written = preview_image(pipeline, path, n, outputs, epoch)
+                written = preview_image(pipeline, path, n, outputs, epoch, model=net, label=label)
             elif suffix in AUDIO_SUFFIXES:
                 written = preview_audio(pipeline, path, n, outputs, epoch)
             elif suffix == ".csv":

@@ -75,6 +75,10 @@ def make_grid(images: Sequence[np.ndarray], labels: Sequence[str], columns: int 
     import cv2
 
     tiles = [to_display(im) for im in images]
+    small = max(max(t.shape[:2]) for t in tiles)
+    if small < 128:  # tiny images (e.g. 8x8 digits): enlarge without smoothing so pixels stay visible
+        f = -(-128 // small)
+        tiles = [cv2.resize(t, (t.shape[1] * f, t.shape[0] * f), interpolation=cv2.INTER_NEAREST) for t in tiles]
     h = max(t.shape[0] for t in tiles)
     w = max(t.shape[1] for t in tiles)
     cols = columns or min(len(tiles), 5)

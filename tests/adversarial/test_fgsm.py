@@ -158,3 +158,47 @@ def test_evaluate_reports_and_leaves_model(trained):
     assert r["clean"] > 0.8 and r["pgd"] <= r["fgsm"] + 1e-9 and r["fgsm"] < r["clean"]
     assert r["noise_0.3"] <= r["noise_0.1"] + 0.05 and abs(r["co_gap"] - (r["fgsm"] - r["pgd"])) < 1e-12
     assert evaluate(net, loader, eps=0.1, pgd_steps=5, noise_levels=(0.1, 0.3)) == r  # deterministic
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_preview_with_a_torchscript_model(tmp_path, trained):
+    import subprocess
+    import sys
+
+    import cv2
+
+    from tests.conftest import ROOT
+
+    net, x, y = trained
+    net.eval()
+    torch.jit.script(net).save(str(tmp_path / "m.pt"))
+    cv2.imwrite(str(tmp_path / "d.png"), (x[3, 0].numpy() * 255).round().astype(np.uint8))
+    cmd = [sys.executable, "-m", "augnoise.cli.main", "preview", "pipelines/adversarial_digits.yaml", str(tmp_path / "d.png"),
+           "-n", "3", "-o", str(tmp_path / "o")]
+    out = subprocess.run(cmd + ["--model", str(tmp_path / "m.pt"), "--label", str(int(y[3]))], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "o" / "d_preview.png").exists()
+    missing = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert missing.returncode == 1 and "give --model (TorchScript) and --label" in missing.stderr
+    (tmp_path / "bad.pt").write_bytes(b"not a model")
+    bad = subprocess.run(cmd + ["--model", str(tmp_path / "bad.pt"), "--label", "1"], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 1 and "not a loadable TorchScript model" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_loader_with_model_makes_a_fraction_adversarial(trained):
+    from augnoise.torch import make_loader
+
+    net, x, y = trained
+    net.eval()
+
+    class Ds:
+        def __len__(self):
+            return 64
+
+        def __getitem__(self, i):
+            return x[i], y[i]
+
+    p = augnoise.load("pipelines/adversarial_digits.yaml")
+    (xb, yb), = [b for b in make_loader(Ds(), p, batch_size=64, model=net, targets=1)]
+    changed = (xb != x[:64]).flatten(1).any(1).float().mean().item()
+    assert abs(changed - 0.5) < 5 * np.sqrt(0.25 / 64) and torch.equal(yb, y[:64])
