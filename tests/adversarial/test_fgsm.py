@@ -202,3 +202,25 @@ def test_loader_with_model_makes_a_fraction_adversarial(trained):
     (xb, yb), = [b for b in make_loader(Ds(), p, batch_size=64, model=net, targets=1)]
     changed = (xb != x[:64]).flatten(1).any(1).float().mean().item()
     assert abs(changed - 0.5) < 5 * np.sqrt(0.25 / 64) and torch.equal(yb, y[:64])
+
+
+@pytest.mark.parametrize("shape", [(64, 12), (64, 2, 50)], ids=["tabular (B, F)", "audio (B, C, N)"])
+def test_any_modality_tensor(shape):
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(int(np.prod(shape[1:])), 3))
+    x = torch.rand(shape) * 2 - 1
+    y = torch.randint(0, 3, (shape[0],))
+    p = augnoise.loads("seed: 1\nsample: []\nbatch:\n  - adversarial.FGSMNoise: {eps: 0.05, variant: rfgsm, valid_range: [-1, 1]}\n")
+    adv = \
+        p.apply_batch({"image": x}, range(shape[0]), model=model, targets=y)["image"]
+    assert adv.shape == x.shape and (adv - x).abs().max() <= 0.05 + 1e-6 and adv.abs().max() <= 1
+    with torch.no_grad():
+        assert F.cross_entropy(model(adv), y) > F.cross_entropy(model(x), y)
+
+
+def test_field_can_be_features():
+    model = torch.nn.Linear(5, 2)
+    x, y = torch.rand(8, 5), torch.randint(0, 2, (8,))
+    p = augnoise.loads("seed: 1\nsample: []\nbatch:\n  - adversarial.FGSM: {eps: 0.1, field: features}\n")
+    out = p.apply_batch({"features": x, "label": y}, range(8), model=model, targets=y)
+    assert (out["features"] - x).abs().max() <= 0.1 + 1e-6 and torch.equal(out["label"], y)
