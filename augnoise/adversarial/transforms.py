@@ -33,6 +33,7 @@ class _Adversarial(Transform):
     modality = "adversarial"
     batch_capable = True
     needs_model = True
+    batch_only = "needs the model: it runs in the batch stage only (move it under batch:)"
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

@@ -236,12 +236,12 @@ def from_data(data: Any, source: str = "<string>") -> "Pipeline":
     tabular = _tabular_section(b, data.get("tabular"), key_lines.get("tabular")) if "tabular" in data else None
     sample = b.steps(data.get("sample"), "sample", "", key_lines.get("sample"))
     batch = b.steps(data.get("batch"), "batch", "", key_lines.get("batch"))
-    from .pipeline import SAMPLE_STAGE_MODEL, _walk, batch_problem
+    from .pipeline import _walk, batch_problem
 
     for i, (item, step) in enumerate(zip(data.get("sample") or [], sample)):
         for s in _walk([step]):
-            if getattr(s, "needs_model", False):
-                b.add(SAMPLE_STAGE_MODEL, getattr(item, "line", key_lines.get("sample")), f"step {i + 1} ({s.name})")
+            if getattr(s, "batch_only", None):
+                b.add(s.batch_only, getattr(item, "line", key_lines.get("sample")), f"step {i + 1} ({s.name})")
 
     for i, (item, step) in enumerate(zip(data.get("batch") or [], batch)):
         problem = batch_problem(step)

@@ -53,8 +53,8 @@ class Pipeline:
                 if not isinstance(s, Step):
                     raise ParamError("Pipeline", [(stage, f"items must be augnoise steps, got {s!r}")])
         for s in _walk(list(sample)):
-            if getattr(s, "needs_model", False):
-                raise ParamError("Pipeline", [("sample", f"{s.name}: {SAMPLE_STAGE_MODEL}")])
+            if getattr(s, "batch_only", None):
+                raise ParamError("Pipeline", [("sample", f"{s.name}: {s.batch_only}")])
         for s in batch:
             problem = batch_problem(s)
             if problem:
@@ -183,9 +183,6 @@ def _walk(steps: Sequence[Step]):
 
 def _uses_tabular(steps: Sequence[Step]) -> bool:
     return any(getattr(s, "modality", None) == "tabular" for s in _walk(steps))
-
-
-SAMPLE_STAGE_MODEL = "needs the model: it runs in the batch stage only (move it under batch:)"
 
 
 def batch_problem(step: Step) -> str:

@@ -11,7 +11,8 @@ from .compose import COMPOSITES
 from .transform import REGISTRY, Transform
 
 #: augnoise's own modules that define transforms (a fixed list, never taken from input).
-_BUILTIN_MODULES = ("augnoise.image", "augnoise.audio", "augnoise.tabular", "augnoise.adversarial")
+_BUILTIN_MODULES = ("augnoise.image", "augnoise.audio", "augnoise.tabular", "augnoise.adversarial",
+                    "augnoise.recipes.targets")
 _loaded = False
 
 ALBU_PREFIX = "albumentations."

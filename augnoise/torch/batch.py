@@ -121,7 +121,47 @@ def adversarial(t: Transform, x: torch.Tensor, params: list[dict[str, Any]], ctx
         raise InputError(str(err)) from None
 
 
+def label_smoothing(t: Transform, x: torch.Tensor, params: list[dict[str, Any]], ctx: dict[str, Any]) -> torch.Tensor:
+    k = t.params.classes
+    _check_labels(x, k)
+    eps = torch.tensor([float(p["eps"]) for p in params], dtype=torch.float32, device=x.device)[:, None]
+    one = torch.nn.functional.one_hot(x.long(), k).to(torch.float32)
+    return one * (1.0 - eps) + (1.0 - one) * eps / (k - 1)
+
+
+def label_flip(t: Transform, x: torch.Tensor, params: list[dict[str, Any]], ctx: dict[str, Any]) -> torch.Tensor:
+    k = t.params.classes
+    _check_labels(x, k)
+    w = counter.words(_keys(params, x.device), 1)[:, 0]
+    low = w & 0xFFFFFFFF
+    high = counter._shr(w, 32)
+    rate = torch.tensor([float(p["rate"]) for p in params], dtype=torch.float64, device=x.device)
+    hit = low.to(torch.float64) < rate * 4294967296.0
+    offset = 1 + ((high * (k - 1)) >> 32)  # uniform over the k - 1 other classes
+    return torch.where(hit, (x.long() + offset) % k, x.long()).to(x.dtype)
+
+
+def _check_labels(x: torch.Tensor, k: int) -> None:
+    if x.dim() != 1 or x.dtype.is_floating_point:
+        raise InputError(f"labels must be a 1-D integer tensor of class indices, got {x.dtype} {tuple(x.shape)}")
+    if x.numel() and (x.min() < 0 or x.max() >= k):
+        raise InputError(f"labels must lie in [0, {k}), got [{int(x.min())}, {int(x.max())}]")
+
+
+def instance_noise(t: Transform, x: torch.Tensor, params: list[dict[str, Any]], ctx: dict[str, Any]) -> torch.Tensor:
+    if not torch.is_floating_point(x):
+        raise InputError(f"instance noise needs a float batch, got {x.dtype}")
+    std = t.std_at(ctx.get("epoch", 0))
+    z = counter.standard_normal(_keys(params, x.device), x[0].numel()).reshape(x.shape).to(x.dtype)
+    y = x + std * z
+    vr = t.params.valid_range
+    return y.clamp(vr[0], vr[1]) if vr is not None else y
+
+
 KERNELS: dict[str, Callable[[Transform, torch.Tensor, list[dict[str, Any]], dict[str, Any]], torch.Tensor]] = {
+    "labels.LabelSmoothing": label_smoothing,
+    "labels.LabelFlip": label_flip,
+    "gan.InstanceNoise": instance_noise,
     "adversarial.FGSM": adversarial,
     "adversarial.FGSMNoise": adversarial,
     "image.GaussianNoise": image_gaussian,
@@ -139,6 +179,9 @@ DRAWN = {
     "audio.GaussianSNR": ("snr_db",),
     "adversarial.FGSM": ("eps",),
     "adversarial.FGSMNoise": ("eps",),
+    "labels.LabelSmoothing": ("eps",),
+    "labels.LabelFlip": ("rate",),
+    "gan.InstanceNoise": (),
 }
 
 
@@ -175,14 +218,14 @@ def apply_batch(pipeline: Any, batch: Any, indices: Any, *, epoch: int = 0, mode
         if field not in data:
             raise InputError(f"{where}: batch has no field {field!r}")
         x = data[field]
-        if not isinstance(x, torch.Tensor) or x.dim() < 2 or x.shape[0] != len(idx):
+        if not isinstance(x, torch.Tensor) or x.dim() < 1 or x.shape[0] != len(idx):
             raise InputError(f"{where}: field {field!r} must be a tensor with one row per index ({len(idx)}), "
                              f"got {type(x).__name__} {tuple(getattr(x, 'shape', ()))}")
         drawn = [_draw(step, r[k]) for r in rngs]
         chosen = [b for b, d in enumerate(drawn) if d is not None]
         if not chosen:
             continue
-        ctx: dict[str, Any] = {"model": model, "loss_fn": loss_fn}
+        ctx: dict[str, Any] = {"model": model, "loss_fn": loss_fn, "epoch": epoch}
         try:
             if len(chosen) == len(idx):
                 ctx["targets"] = targets
