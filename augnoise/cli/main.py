@@ -54,6 +54,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", "-j", type=int, default=1, help="worker processes (default 1)")
     s.add_argument("--seed", type=int, default=None, help="override the pipeline's seed")
 
+    s = sub.add_parser("recipe", help="denoising autoencoder or anomaly detection driven by a pipeline")
+    s.add_argument("recipe", choices=["denoise", "anomaly"])
+    s.add_argument("--pipeline", "-p", required=True, help="pipeline YAML (its sample stage is the corruption)")
+    s.add_argument("--data", default="digits", help="digits | breast_cancer | a folder of images | a .csv (default digits)")
+    s.add_argument("--epochs", type=int, default=30)
+    s.add_argument("-o", "--out", default="out/recipe", help="output folder (PNG, weights)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--normal-class", type=int, default=None, help="anomaly: this class is normal, the rest anomalous")
+    s.add_argument("--anomaly-class", type=int, default=None, help="anomaly: this class is anomalous, the rest normal")
+    s.add_argument("--label-column", default=None, help="CSV column holding the labels")
+
+    s = sub.add_parser("robustness", help="a model's accuracy as a pipeline's noise level rises (CSV + PNG curve)")
+    s.add_argument("--model", required=True, help="TorchScript model file")
+    s.add_argument("--data", default="digits", help="digits | breast_cancer | a .csv with --label-column")
+    s.add_argument("--pipeline", "-p", required=True, help="pipeline YAML; its first step's level is swept")
+    s.add_argument("--levels", required=True, help="comma-separated levels, e.g. 0,0.05,0.1,0.2")
+    s.add_argument("--param", default=None, help="parameter of the first step to sweep (default: its main level)")
+    s.add_argument("--label-column", default=None)
+    s.add_argument("--input-shape", default=None, help="reshape each input for the model, e.g. 1,8,8")
+    s.add_argument("-o", "--out", default="out/robustness")
+
     s = sub.add_parser("bench", help="run a benchmark from benchmarks/ (e.g. 'augnoise bench image')")
     s.add_argument("suite", help="benchmark name, e.g. image")
     s.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
@@ -90,6 +111,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .apply import cmd_apply
 
             return cmd_apply(args.pipeline, args.src, args.dst, copies=args.copies, workers=args.workers, seed=args.seed)
+        if args.command == "recipe":
+            from .recipes import cmd_recipe
+
+            return cmd_recipe(args)
+        if args.command == "robustness":
+            from .recipes import cmd_robustness
+
+            return cmd_robustness(args)
         if args.command == "bench":
             from .bench import cmd_bench
 
