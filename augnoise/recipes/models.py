@@ -30,7 +30,18 @@ class Classifier(torch.nn.Module):
 
 
 def seeded(model_fn, seed: int):
-    """Build a model with its initialisation drawn inside a forked RNG (global state untouched)."""
+    """Build a model and initialise its linear layers (PyTorch's default scheme) from a private
+    generator seeded with ``seed``; construction runs inside a forked RNG, so the global torch
+    RNG is left exactly as it was."""
+    import math
+
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return model_fn()
+        model = model_fn()
+    g = torch.Generator().manual_seed(int(seed))
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.Linear):
+                torch.nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=g)
+                bound = 1 / math.sqrt(m.in_features)
+                torch.nn.init.uniform_(m.bias, -bound, bound, generator=g)
+    return model
