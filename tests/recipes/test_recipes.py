@@ -70,3 +70,18 @@ def test_recipe_cli(tmp_path):
                           "pipelines/denoise_digits.yaml", "--data", str(tmp_path / "nothing.txt")],
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 1 and "expected digits, breast_cancer, a folder of images or a .csv file" in bad.stderr
+
+
+def test_denoise_on_an_image_folder_and_a_csv(tmp_path):
+    import shutil
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(6):
+        shutil.copy(f"{ROOT}/samples/scene.png" if i % 2 else f"{ROOT}/samples/chart_gray.png", folder / f"{i}.png")
+    r = train_denoiser(augnoise.load(f"{ROOT}/pipelines/denoise_digits.yaml"), str(folder), epochs=2, progress=False,
+                       out_dir=str(tmp_path / "o"))
+    assert r["kind"] == "image" and r["train"] + r["test"] == 6 and np.isfinite(r["psnr_denoised"])
+    t = train_denoiser(augnoise.load(f"{ROOT}/pipelines/tabular_dae.yaml"), f"{ROOT}/samples/patients.csv", epochs=2,
+                       progress=False)
+    assert t["kind"] == "tabular" and t["train"] + t["test"] == 200 and np.isfinite(t["mse_denoised"])
