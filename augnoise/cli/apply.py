@@ -7,6 +7,10 @@ skips finished outputs and resumes an interrupted run; stale temp files are remo
 never written: DST may not be SRC or inside it, and no output may be a source file. A file
 that cannot be read or augmented is reported with its path, the rest carry on, and the exit
 status is 1 with the count of failures.
+
+SRC may also be one table (.csv, or .parquet with pyarrow): then every row is augmented alone,
+keyed by its row number (see :mod:`augnoise.cli.apply_table`). ``--engine ray`` runs the same
+work on Ray (a local instance sized to the machine, or ``--address``) with the same outputs.
 """
 from __future__ import annotations
 
@@ -134,7 +138,50 @@ def _clean_stale(tasks: list[Task]) -> int:
     return removed
 
 
-def cmd_apply(pipeline_path: str, src: str, dst: str, copies: int = 1, workers: int = 1, seed: int | None = None) -> int:
+def start_ray(address: str | None) -> None:
+    """Connect to ``address``, or start a local Ray instance sized to the machine."""
+    try:
+        import ray
+    except ImportError:
+        raise InputError("--engine ray needs Ray: pip install 'augnoise[ray]'") from None
+    import logging
+
+    if not ray.is_initialized():
+        quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
+        if address:
+            ray.init(address=address, **quiet)
+        else:
+            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, **quiet)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+
+
+class _RayTasks:
+    """Ray callable class: one pipeline per actor, one (file, copy) task per row."""
+
+    def __init__(self, pipeline_path: str, seed: int | None) -> None:
+        _init(pipeline_path, seed)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        import numpy as np
+
+        res = [run_task(Task(Path(s), Path(r), int(c), Path(t)))
+               for s, r, c, t in zip(batch["source"], batch["rel"], batch["copy"], batch["target"])]
+        return {"status": np.array([a for a, _ in res]), "message": np.array([b for _, b in res])}
+
+
+def _run_ray(tasks: list[Task], pipeline_path: str, seed: int | None, concurrency: int) -> Any:
+    import ray
+
+    ds = ray.data.from_items([{"source": str(t.source), "rel": t.rel.as_posix(), "copy": t.copy, "target": str(t.target)}
+                              for t in tasks])
+    out = ds.map_batches(_RayTasks, fn_constructor_kwargs={"pipeline_path": pipeline_path, "seed": seed},
+                         batch_format="numpy", batch_size=8, compute=ray.data.ActorPoolStrategy(size=concurrency))
+    for row in out.iter_rows():
+        yield row["status"], row["message"]
+
+
+def cmd_apply(pipeline_path: str, src: str, dst: str, copies: int = 1, workers: int = 1, seed: int | None = None,
+              engine: str = "local", address: str | None = None, concurrency: int | None = None) -> int:
     from tqdm import tqdm
 
     if copies < 1:
@@ -142,9 +189,20 @@ def cmd_apply(pipeline_path: str, src: str, dst: str, copies: int = 1, workers: 
     if workers < 1:
         raise InputError(f"--workers must be >= 1, got {workers}")
     src_p, dst_p = Path(src), Path(dst)
-    if not src_p.is_dir():
-        raise InputError(f"{src}: SRC must be a folder")
+    if engine not in ("local", "ray"):
+        raise InputError(f"--engine must be local or ray, got {engine!r}")
     _init(pipeline_path, seed)  # validates the pipeline before any work
+    if concurrency is None:
+        concurrency = max(1, (os.cpu_count() or 2) - 1)  # leave a CPU for Ray's read tasks
+    if src_p.is_file() and src_p.suffix.lower() in (".csv", ".parquet"):
+        from .apply_table import cmd_apply_table
+
+        if engine == "ray":
+            start_ray(address)
+        assert _PIPELINE is not None
+        return cmd_apply_table(_PIPELINE, src_p, dst_p, copies, engine, concurrency)
+    if not src_p.is_dir():
+        raise InputError(f"{src}: SRC must be a folder, or a .csv / .parquet table")
     assert _PIPELINE is not None
     kinds = pipeline_kinds(_PIPELINE)
     tasks, ignored = plan(src_p, dst_p, copies, kinds)
@@ -154,8 +212,12 @@ def cmd_apply(pipeline_path: str, src: str, dst: str, copies: int = 1, workers: 
     failures: list[str] = []
     written = 0
     bar = tqdm(total=len(todo), unit="file", desc="augnoise apply", file=sys.stderr, disable=not todo)
-    if workers == 1 or len(todo) < 2:
-        results: Any = map(run_task, todo)
+    if engine == "ray" and todo:
+        start_ray(address)
+        results: Any = _run_ray(todo, pipeline_path, seed, concurrency)
+        pool = None
+    elif workers == 1 or len(todo) < 2:
+        results = map(run_task, todo)
         pool = None
     else:
         import multiprocessing as mp

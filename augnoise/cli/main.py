@@ -48,11 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("apply", help="augment a folder tree of images, audio and CSVs into DST (resumable)")
     s.add_argument("pipeline", help="pipeline YAML file")
-    s.add_argument("src", help="source folder (never written)")
+    s.add_argument("src", help="source folder, or one .csv / .parquet table (never written)")
     s.add_argument("dst", help="destination folder")
     s.add_argument("--copies", "-k", type=int, default=1, help="augmented copies per file (copy k = epoch k)")
     s.add_argument("--workers", "-j", type=int, default=1, help="worker processes (default 1)")
     s.add_argument("--seed", type=int, default=None, help="override the pipeline's seed")
+    s.add_argument("--engine", choices=["local", "ray"], default="local", help="run locally or on Ray (augnoise[ray])")
+    s.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
+    s.add_argument("--concurrency", type=int, default=None, help="Ray actors (default: CPUs - 1)")
 
     s = sub.add_parser("recipe", help="denoising autoencoder or anomaly detection driven by a pipeline")
     s.add_argument("recipe", choices=["denoise", "anomaly"])
@@ -110,7 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "apply":
             from .apply import cmd_apply
 
-            return cmd_apply(args.pipeline, args.src, args.dst, copies=args.copies, workers=args.workers, seed=args.seed)
+            return cmd_apply(args.pipeline, args.src, args.dst, copies=args.copies, workers=args.workers, seed=args.seed,
+                             engine=args.engine, address=args.address, concurrency=args.concurrency)
         if args.command == "recipe":
             from .recipes import cmd_recipe
 
