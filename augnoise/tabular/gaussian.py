@@ -30,7 +30,7 @@ class GaussianNoise(TabularTransform):
 
     def corrupt(self, t: Table, r: Resolved, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         assert r.stats is not None
-        kinds = np.array(r.stats.kinds)
+        kinds = r.stats.kind_array()
         noisy = r.enabled & np.isin(kinds, ("continuous", "integer"))
         sigma = np.where(noisy, params["scale"] * r.stats.std, 0.0)
         is_int = kinds == "integer"

@@ -92,6 +92,13 @@ class Fitted:
     def n_columns(self) -> int:
         return len(self.kinds)
 
+    def kind_array(self) -> np.ndarray:
+        """``kinds`` as a numpy array (cached)."""
+        cached = self.__dict__.get("_kinds")
+        if cached is None:
+            cached = self.__dict__["_kinds"] = np.array(self.kinds)
+        return cached
+
     def alias(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Alias tables of the donor pools for O(1) weighted draws (built once, then cached)."""
         cached = self.__dict__.get("_alias")
@@ -215,6 +222,14 @@ class TabularSpec:
                 raise InputError(f"declared column {key!r} is not in the table (columns: {', '.join(names)})")
 
     def bounds(self, n_columns: int, names: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Declared [lo, hi] per column (infinite when open); cached per (columns, names)."""
+        key = (n_columns, tuple(names) if names is not None else None)
+        cache = self.__dict__.setdefault("_bounds_cache", {})
+        if key not in cache:
+            cache[key] = self._bounds(n_columns, names)
+        return cache[key]
+
+    def _bounds(self, n_columns: int, names: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
         lo = np.full(n_columns, -np.inf)
         hi = np.full(n_columns, np.inf)
         for j in range(n_columns):

@@ -1,0 +1,58 @@
+"""augnoise bench ray: rows/s for the tabular Gaussian + swap pipeline on a 1,000,000 x 20 row
+table, the local per-row path against Ray with 1 and 2 actors on this machine. Every path
+computes the same bytes (each row keyed by its row id); this shows what Ray adds per row on one
+node (a cluster adds nodes, not speed per node). --quick uses 50,000 rows."""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, single_thread  # noqa: E402
+
+
+def main(quick: bool = False) -> int:
+    single_thread()
+    import pyarrow as pa
+    import ray
+
+    import augnoise
+    from augnoise.cli.apply_table import augment_local
+    from augnoise.ray import augment
+
+    rows, cols = (50_000, 20) if quick else (1_000_000, 20)
+    x = np.random.default_rng(0).standard_normal((rows, cols))
+    p = augnoise.loads("seed: 0\nsample:\n  - tabular.GaussianNoise: {scale: 0.1}\n  - tabular.SwapNoise: {p_swap: 0.15}\n")
+    p.fit(features=x[:100_000])
+    print(f"augnoise bench ray: {rows:,} x {cols} table, tabular.GaussianNoise + tabular.SwapNoise, one row per key")
+    print(f"machine: {machine()}")
+    print()
+    print("| path | time (s) | rows/s | vs local |")
+    print("|---|---:|---:|---:|")
+    t0 = time.perf_counter()
+    local, _ = augment_local(p, x, 0)
+    t_local = time.perf_counter() - t0
+    print(f"| local numpy path (one process) | {t_local:.1f} | {rows / t_local:,.0f} | 1.00x |")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    names = [f"c{j}" for j in range(cols)]
+    table = pa.table({**{n: x[:, j] for j, n in enumerate(names)}, "row_id": np.arange(rows)})
+    for actors in (1, 2):
+        ds = ray.data.from_arrow(table).repartition(8)
+        t0 = time.perf_counter()
+        out = augment(ds, p, field="features", columns=names, batch_size=4096, concurrency=actors,
+                      num_cpus=0.9 if actors == 2 else 1.0).to_pandas().sort_values("row_id")
+        dt = time.perf_counter() - t0
+        same = np.array_equal(np.stack([out[n].to_numpy() for n in names], axis=1), local)
+        print(f"| Ray, {actors} actor{'s' if actors > 1 else ''} | {dt:.1f} | {rows / dt:,.0f} | {t_local / dt:.2f}x |"
+              + ("" if same else " (OUTPUT DIFFERS)"))
+    ray.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(quick="--quick" in sys.argv))
