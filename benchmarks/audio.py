@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parent))  # after site-packages: ray.py must not shadow ray
 from _common import machine, median, rate, single_thread  # noqa: E402
 
 SNR = 20.0
