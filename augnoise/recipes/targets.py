@@ -24,20 +24,25 @@ def _label(data: Any, classes: int) -> int:
     return k
 
 
-class LabelSmoothing(Transform):
+class _LabelStep(Transform):
+    """A step on a class index (field ``label``), in either stage."""
+
+    modality = "labels"
+    batch_capable = True
+
+    def check(self, data: Any) -> int:
+        return _label(data, self.params.classes)
+
+
+class LabelSmoothing(_LabelStep):
     """Soft targets as in the seed: ``1 - eps`` on the true class and ``eps / (k - 1)`` on each
     other class (the row sums to 1). Turns a class index into a float32 vector of ``classes``."""
 
     name = "labels.LabelSmoothing"
-    modality = "labels"
-    batch_capable = True
 
     class Params(BaseParams):
         classes: int = Field(..., ge=2, description="number of classes k")
         eps: RangeParam(ge=0, le=1) = Field(0.1, description="probability mass moved off the true class")
-
-    def check(self, data: Any) -> int:
-        return _label(data, self.params.classes)
 
     def make_params(self, data: Any, rng: np.random.Generator) -> dict[str, Any]:
         return {"eps": draw(self.params.eps, rng)}
@@ -49,20 +54,15 @@ class LabelSmoothing(Transform):
         return out
 
 
-class LabelFlip(Transform):
+class LabelFlip(_LabelStep):
     """Random label noise: with probability ``rate`` the label becomes another class, drawn
     uniformly among the ``classes - 1`` others."""
 
     name = "labels.LabelFlip"
-    modality = "labels"
-    batch_capable = True
 
     class Params(BaseParams):
         classes: int = Field(..., ge=2, description="number of classes k")
         rate: RangeParam(ge=0, le=1) = Field(0.1, description="probability that a label is flipped")
-
-    def check(self, data: Any) -> int:
-        return _label(data, self.params.classes)
 
     def make_params(self, data: Any, rng: np.random.Generator) -> dict[str, Any]:
         rate = draw(self.params.rate, rng)
