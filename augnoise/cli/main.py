@@ -19,7 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="augnoise",
         description="Noise augmentation pipelines for deep learning: list transforms, validate "
-        "YAML pipelines, preview them on sample files, and benchmark them.",
+        "YAML pipelines, preview and apply them to files (locally or on Ray), run the denoising "
+        "and anomaly recipes, draw robustness curves, and benchmark.",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of the pipeline file format")
 
-    s = sub.add_parser("preview", help="write augmented previews of input files (image grid; audio files + spectrogram)")
+    s = sub.add_parser("preview", help="write augmented previews of input files (image grid; audio + spectrogram; CSV copies)")
     s.add_argument("pipeline", help="pipeline YAML file")
     s.add_argument("inputs", nargs="+", metavar="INPUT", help="image (png, jpg, tif, ...) or audio (wav, flac, ogg) files")
     s.add_argument("-n", type=int, default=8, help="number of variants (default 8)")
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label", type=int, action="append", default=None,
                    help="true class of the input(s) for adversarial steps (once, or once per input)")
 
-    s = sub.add_parser("apply", help="augment a folder tree of images, audio and CSVs into DST (resumable)")
+    s = sub.add_parser("apply", help="augment a folder tree or a table into DST (resumable; local or Ray)")
     s.add_argument("pipeline", help="pipeline YAML file")
     s.add_argument("src", help="source folder, or one .csv / .parquet table (never written)")
     s.add_argument("dst", help="destination folder")
