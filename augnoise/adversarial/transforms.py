@@ -32,6 +32,7 @@ class AdversarialParams(BaseParams):
 class _Adversarial(Transform):
     modality = "adversarial"
     batch_capable = True
+    batch_draws = ("eps",)
     needs_model = True
     batch_only = "needs the model: it runs in the batch stage only (move it under batch:)"
 

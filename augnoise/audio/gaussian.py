@@ -18,6 +18,7 @@ class GaussianNoise(AudioTransform):
 
     name = "audio.GaussianNoise"
     batch_capable = True
+    batch_draws = ("std",)
 
     class Params(AudioParams):
         std: RangeParam(ge=0, le=1, unit="fraction of full scale") = Field(0.01, description="noise std on the [-1, 1] scale")

@@ -23,6 +23,7 @@ class GaussianSNR(AudioTransform):
 
     name = "audio.GaussianSNR"
     batch_capable = True
+    batch_draws = ("snr_db",)
 
     class Params(AudioParams):
         snr_db: RangeParam(ge=-40, le=120, unit="dB") = Field([10.0, 30.0], description="signal-to-noise ratio in dB (RMS)")

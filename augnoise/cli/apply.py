@@ -92,7 +92,7 @@ def run_task(task: Task) -> tuple[str, str]:
     """Augment one (file, copy); returns (status, message) with status written/failed."""
     from ..audio.io import read_audio, write_audio
     from ..image.io import read_image, write_image
-    from ..tabular.io import read_csv, write_csv
+    from ..tabular.io import fit_if_unfitted, read_csv, write_csv
 
     pipe = _PIPELINE
     assert pipe is not None
@@ -108,15 +108,12 @@ def run_task(task: Task) -> tuple[str, str]:
             write_audio(task.target, out, info)
         else:
             table = read_csv(task.source)
-            if pipe.tabular.fitted is None:  # no training statistics: this table's own
-                from ..tabular.schema import fit_stats
-
-                pipe.tabular.fitted = fit_stats(table.x, pipe.tabular, table.names, table.frame_kinds)
-                pipe._bind(pipe.tabular)
+            fitted_here = fit_if_unfitted(pipe, table)  # no training statistics: this table's own
+            try:
                 out = pipe({"features": table.x}, index=index, epoch=epoch)["features"]
-                pipe.tabular.fitted = None
-            else:
-                out = pipe({"features": table.x}, index=index, epoch=epoch)["features"]
+            finally:
+                if fitted_here:
+                    pipe.tabular.fitted = None  # the next file fits on itself again
             write_csv(task.target, table, out)
     except AugnoiseError as err:
         msg = str(err)

@@ -64,14 +64,6 @@ class Table:
         return atomic_write(target, buf.getvalue())
 
 
-def _fit(pipeline: Pipeline, table: Table) -> None:
-    if pipeline.tabular.fitted is None:
-        from ..tabular.schema import fit_stats
-
-        pipeline.tabular.fitted = fit_stats(table.x, pipeline.tabular, table.names, table.frame_kinds)
-        pipeline._bind(pipeline.tabular)
-
-
 def augment_local(pipeline: Pipeline, x: np.ndarray, epoch: int) -> tuple[np.ndarray, list[str]]:
     y = x.copy()
     errors = []
@@ -104,8 +96,10 @@ def augment_ray(pipeline: Pipeline, table: Table, epoch: int, concurrency: int, 
 
 
 def cmd_apply_table(pipeline: Pipeline, src: Path, dst: Path, copies: int, engine: str, concurrency: int) -> int:
+    from ..tabular.io import fit_if_unfitted
+
     table = Table(src)
-    _fit(pipeline, table)
+    fit_if_unfitted(pipeline, table)
     failures: list[str] = []
     written = skipped = 0
     for k in range(copies):

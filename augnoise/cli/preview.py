@@ -135,14 +135,11 @@ def preview_audio(pipeline: Pipeline, path: str, n: int, outputs: Outputs, epoch
 def preview_csv(pipeline: Pipeline, path: str, n: int, outputs: Outputs, epoch: int = 0) -> list[Path]:
     """Write ``n`` augmented copies of a CSV (copy i keyed by index i) and print the first rows
     before/after. A pipeline that needs fitted statistics and has none is fitted on this table."""
-    from ..tabular.io import before_after, read_csv, write_csv
-    from ..tabular.schema import fit_stats
+    from ..tabular.io import before_after, fit_if_unfitted, read_csv, write_csv
 
     targets = [outputs.path(path, f"_{i}.csv") for i in range(n)]
     table = read_csv(path)
-    if pipeline.tabular.fitted is None:
-        pipeline.tabular.fitted = fit_stats(table.x, pipeline.tabular, table.names, table.frame_kinds)
-        pipeline._bind(pipeline.tabular)
+    if fit_if_unfitted(pipeline, table):
         print(f"(no fitted statistics in the pipeline: fitted on {path})")
     copies = []
     for i in range(n):

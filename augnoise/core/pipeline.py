@@ -81,10 +81,13 @@ class Pipeline:
             if hasattr(step, "bind"):
                 step.bind(spec)
 
-    def fit(self, features: Any, names: Sequence[str] | None = None) -> "Pipeline":
+    def fit(self, features: Any, names: Sequence[str] | None = None,
+            kinds: Sequence[str | None] | None = None) -> "Pipeline":
         """Compute the column statistics tabular steps need (kinds not declared are inferred,
         mean, std, donor pools) from the training table ``features`` (a 2-D array or a
-        DataFrame; NaN = missing). They are kept with the pipeline and saved by ``dump``."""
+        DataFrame; NaN = missing). ``kinds`` optionally hints a kind per column (e.g. string
+        columns of a CSV are categorical). The statistics stay with the pipeline; ``dump``
+        saves them."""
         from ..tabular.frame import to_table
         from ..tabular.schema import fit_stats
 
@@ -97,6 +100,10 @@ class Pipeline:
             if len(names) != t.x.shape[1]:
                 raise InputError(f"names has {len(names)} entries for {t.x.shape[1]} columns")
             t.names = [str(n) for n in names]
+        if kinds is not None:
+            if len(kinds) != t.x.shape[1]:
+                raise InputError(f"kinds has {len(kinds)} entries for {t.x.shape[1]} columns")
+            t.frame_kinds = [k or (t.frame_kinds[j] if t.frame_kinds else None) for j, k in enumerate(kinds)]
         spec = self.tabular
         spec.fitted = fit_stats(t.x, spec, t.names, t.frame_kinds)
         spec.sidecar = None

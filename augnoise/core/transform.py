@@ -63,6 +63,8 @@ class Transform(Step):
     Params: ClassVar[type[BaseParams]] = BaseParams
     #: whether a torch kernel exists for the batch stage (augnoise.torch.batch)
     batch_capable: ClassVar[bool] = False
+    #: range parameters drawn per sample in the batch stage, in order (then the noise key)
+    batch_draws: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

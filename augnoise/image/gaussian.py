@@ -24,6 +24,7 @@ class GaussianNoise(ImageTransform):
 
     name = "image.GaussianNoise"
     batch_capable = True
+    batch_draws = ("std", "mean")
     check_float_range = False  # the fused kernel checks NaN/inf and [0, 1] in its one pass
 
     class Params(BaseParams):

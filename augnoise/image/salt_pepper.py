@@ -22,6 +22,7 @@ class SaltAndPepper(ImageTransform):
 
     name = "image.SaltAndPepper"
     batch_capable = True
+    batch_draws = ("amount", "salt_ratio")
 
     class Params(BaseParams):
         amount: RangeParam(ge=0, le=1, unit="fraction of pixels") = Field(0.01, description="fraction of pixels replaced")

@@ -39,6 +39,7 @@ class LabelSmoothing(_LabelStep):
     other class (the row sums to 1). Turns a class index into a float32 vector of ``classes``."""
 
     name = "labels.LabelSmoothing"
+    batch_draws = ("eps",)
 
     class Params(BaseParams):
         classes: int = Field(..., ge=2, description="number of classes k")
@@ -59,6 +60,7 @@ class LabelFlip(_LabelStep):
     uniformly among the ``classes - 1`` others."""
 
     name = "labels.LabelFlip"
+    batch_draws = ("rate",)
 
     class Params(BaseParams):
         classes: int = Field(..., ge=2, description="number of classes k")

@@ -9,6 +9,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,16 @@ class CsvTable:
     @property
     def frame_kinds(self) -> list[str | None]:
         return ["categorical" if j in self.categories else None for j in range(len(self.names))]
+
+
+def fit_if_unfitted(pipeline: Any, table: "CsvTable | Any") -> bool:
+    """Fit ``pipeline`` on ``table`` (names, values, kind hints) unless it already has fitted
+    statistics; returns whether it fitted. Used where no training table is given (preview,
+    apply): the table being augmented stands in for it."""
+    if pipeline.tabular.fitted is not None:
+        return False
+    pipeline.fit(features=table.x, names=table.names, kinds=table.frame_kinds)
+    return True
 
 
 def read_csv(path: str | os.PathLike[str]) -> CsvTable:

@@ -171,27 +171,13 @@ KERNELS: dict[str, Callable[[Transform, torch.Tensor, list[dict[str, Any]], dict
 }
 
 
-#: the range parameters each batch-capable step draws per sample, in order
-DRAWN = {
-    "image.GaussianNoise": ("std", "mean"),
-    "image.SaltAndPepper": ("amount", "salt_ratio"),
-    "audio.GaussianNoise": ("std",),
-    "audio.GaussianSNR": ("snr_db",),
-    "adversarial.FGSM": ("eps",),
-    "adversarial.FGSMNoise": ("eps",),
-    "labels.LabelSmoothing": ("eps",),
-    "labels.LabelFlip": ("rate",),
-    "gan.InstanceNoise": (),
-}
-
-
 def _draw(step: Transform, rng: Any) -> dict[str, Any] | None:
     """This sample's parameters for ``step`` (None when its probability test says skip)."""
     if step.p < 1.0 and rng.random() >= step.p:
         return None
     q = step.params
     out: dict[str, Any] = {}
-    for name in DRAWN[step.name]:
+    for name in step.batch_draws:
         out[name] = draw(getattr(q, name), rng)
     out["key"] = int(rng.integers(0, 2**64, dtype=np.uint64))
     if step.modality == "adversarial":

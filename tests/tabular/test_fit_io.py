@@ -142,3 +142,16 @@ def test_cli_csv_preview(tmp_path):
     assert set(aug.categories[4]) <= set(src.categories[4])
     assert np.array_equal(np.isnan(aug.x), np.isnan(src.x))
     assert (aug.x[:, 0][~np.isnan(aug.x[:, 0])] >= 0).all()  # declared bounds
+
+
+def test_fit_if_unfitted_keeps_csv_string_columns_categorical():
+    from augnoise.tabular.io import fit_if_unfitted
+
+    t = read_csv(f"{ROOT}/samples/patients.csv")
+    p = augnoise.load(f"{ROOT}/pipelines/tabular_noise.yaml")
+    assert fit_if_unfitted(p, t) and not fit_if_unfitted(p, t)  # fits once
+    kinds = dict(zip(t.names, p.tabular.fitted.kinds))
+    assert kinds == {"age": "integer", "income": "continuous", "bmi": "continuous", "smoker": "binary",
+                     "blood_type": "categorical", "visits": "integer"}
+    with pytest.raises(augnoise.InputError, match=r"kinds has 2 entries for 6 columns"):
+        augnoise.load(f"{ROOT}/pipelines/tabular_noise.yaml").fit(features=t.x, names=t.names, kinds=["integer", None])
