@@ -20,8 +20,8 @@ def grey_u8():
     return np.full((256, 256, 3), 128, np.uint8)
 
 
-def key_rng(*key: int) -> np.random.Generator:
-    """A fixed keyed generator for tests."""
-    from augnoise.core.rng import key_generator
+def run_step(step, sample, key: int = 0, seed: int = 1234, epoch: int = 0, sections=None):
+    """Run one step on one sample, keyed by index ``key`` (through a one-step pipeline)."""
+    import augnoise
 
-    return key_generator(1234, key)
+    return augnoise.Pipeline(sample=[step], seed=seed, sections=sections)(sample, index=key, epoch=epoch)

@@ -6,9 +6,9 @@ from typing import Any, Literal, Optional
 import numpy as np
 from pydantic import Field
 
-from ..core.errors import InputError, ParamError
+from ..core.errors import ParamError
 from ..core.params import BaseParams, RangeParam
-from ..core.transform import Transform
+from ..core.transform import Example, Transform
 
 #: variant presets: (alpha as a multiple of eps, init, init scale as a multiple of eps, project)
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -31,8 +31,7 @@ class AdversarialParams(BaseParams):
 
 class _Adversarial(Transform):
     modality = "adversarial"
-    batch_capable = True
-    batch_draws = ("eps",)
+    default_field = "image"
     needs_model = True
     batch_only = "needs the model: it runs in the batch stage only (move it under batch:)"
 
@@ -49,9 +48,9 @@ class _Adversarial(Transform):
         if issues:
             raise ParamError(self.name, issues)
 
-    def __call__(self, sample: Any, rng: np.random.Generator, trace: list | None = None) -> Any:
-        raise InputError("adversarial steps need the model: they run in the batch stage only "
-                         "(pipeline.apply_batch(..., model=, targets=) or make_loader(..., model=, targets=))")
+    def draw(self, r: Any) -> dict[str, Any]:
+        noise = getattr(self.params, "noise_std", 0.0)
+        return {"eps": r.value(self.params.eps), "noise_std": r.value(noise), "key": r.key(), "key2": r.key()}
 
     def settings(self) -> dict[str, Any]:
         return {"alpha": 1.0, "init": "none", "init_scale": 0.0, "project": True, "noise_std": 0.0}

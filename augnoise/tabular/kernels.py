@@ -1,10 +1,11 @@
-"""Pure tabular-noise kernels on 2-D float tables (rows x columns, NaN = missing).
+"""Tabular-noise kernels on batches of tables ``(B, R * M)`` (B samples of R rows by M columns,
+flattened per sample; NaN = missing), one 64-bit key per sample.
 
-Randomness is counter-based. Cell ``i = row * n_columns + column`` uses the 64-bit word
-``mix(key + (i + 1) * gamma)``: its low 32 bits decide whether the cell is hit (exact threshold
-``p * 2**32``), its high 32 bits pick the donor. Gaussian noise uses stream position ``i`` of
-:mod:`augnoise.core.fastnormal`. So results are a pure function of (table, key), and each
-kernel is one row-major pass over the table.
+Randomness is counter-based (the Philox streams of :mod:`augnoise.core.philox`). Cell
+``p = r * M + j`` of a sample uses normal ``p`` (Gaussian noise), or 32-bit words ``2p`` (the
+hit test: exact threshold ``p * 2**32``) and ``2p + 1`` (the donor). So a result is a pure
+function of (sample, key), a row alone gives the same numbers as the same row keyed alone in a
+batch of rows, and each kernel is one row-major pass.
 
 Weighted donor pools are sampled with Walker/Vose alias tables (built once per fitted
 statistics): one 32-bit draw gives the slot (multiply-shift) and the coin (the product's low
@@ -16,93 +17,130 @@ import functools
 
 import numpy as np
 
-from ..core import fastnormal
+from ..core import philox
+
+CHUNK = philox.CHUNK
+
 
 @functools.lru_cache(maxsize=1)
 def _jit():
     import numba as nb
 
-    fn = fastnormal.jit()
-    fill, mix = fn.fill, fn.mix
-    block = fastnormal.BLOCK
-    u64 = nb.uint64
-    gamma = np.uint64(fastnormal.GOLDEN_GAMMA)
+    pj = philox.jit()
+    normals, fill_words, key_words, uniforms = pj.normals, pj.fill_words, pj.key_words, pj.uniforms
+    u64 = np.uint64
     low32 = np.uint64(0xFFFFFFFF)
     s32 = np.uint64(32)
     two32 = 4294967296.0
+    half = CHUNK // 2
+
+    @nb.njit(inline="always")
+    def words_at(buf, tmp, k0, k1, first, count):
+        # buf[:count] = stream-0 words first .. first + count - 1 (any first)
+        off = first & 3
+        fill_words(tmp, k0, k1, first >> 2, (off + count + 3) >> 2, 0)
+        for i in range(count):
+            buf[i] = tmp[off + i]
 
     @nb.njit(cache=True, nogil=True, boundscheck=False)
-    def gaussian(x, out, table, sigma, post, is_int, lo, hi, key):
-        # v = x + sigma[j] * z: NaN stays NaN by arithmetic and sigma 0 leaves a value as it
-        # is, so most cells take no branch. Only columns with post[j] (integer or bounded,
-        # with noise) are rounded half to even and clipped to [lo[j], hi[j]].
-        m = x.shape[1]
-        flat_x = x.reshape(-1)
-        flat_o = out.reshape(-1)
-        noise = np.empty(block, np.float32)
-        total = flat_x.size
-        j0 = 0
-        for start in range(0, total, block):
-            cnt = min(block, total - start)
-            fill(noise, table, key, start, cnt)
-            j = j0
-            for k in range(cnt):
-                v = flat_x[start + k] + sigma[j] * noise[k]
-                if post[j] and v == v:
-                    if is_int[j]:
-                        v = np.rint(v)
-                    v = min(max(v, lo[j]), hi[j])
-                flat_o[start + k] = v
-                j += 1
-                if j == m:
-                    j = 0
-            j0 = j
+    def gaussian(x, out, table, scale, std, post, is_int, lo, hi, keys):
+        # v = x + scale[b] * std[j] * z: NaN stays NaN by arithmetic and sigma 0 leaves a value
+        # as it is, so most cells take no branch. Only columns with post[j] (integer or
+        # bounded, with noise) are rounded half to even and clipped to [lo[j], hi[j]].
+        m = std.shape[0]
+        n = x.shape[1]
+        noise = np.empty(CHUNK, np.float32)
+        words = np.empty(half + 4, np.uint32)
+        sigma = np.empty(m, x.dtype)
+        for b in range(x.shape[0]):
+            k0, k1 = key_words(keys[b])
+            for j in range(m):
+                sigma[j] = scale[b] * std[j]
+            xs = x[b]
+            os_ = out[b]
+            j0 = 0
+            for start in range(0, n, CHUNK):
+                cnt = min(CHUNK, n - start)
+                normals(noise, words, table, k0, k1, start, cnt, 0)
+                j = j0
+                for k in range(cnt):
+                    v = xs[start + k] + sigma[j] * noise[k]
+                    if post[j] and v == v:
+                        if is_int[j]:
+                            v = np.rint(v)
+                        v = min(max(v, lo[j]), hi[j])
+                    os_[start + k] = v
+                    j += 1
+                    if j == m:
+                        j = 0
+                j0 = j
 
     @nb.njit(cache=True, nogil=True, boundscheck=False)
-    def replace(x, out, mask, thresh, key, enabled, mode, const, off, values, prob, alias):
+    def replace(x, out, mask, thresh, keys, enabled, mode, const, off, values, prob, alias):
         # A hit (enabled, non-NaN) cell takes const[j] (mode 0) or a draw from column j's
         # alias table (mode 1); mask marks hit cells.
-        n, m = x.shape
-        for r in range(n):
-            base = r * m
-            for j in range(m):
-                v = x[r, j]
-                out[r, j] = v
-                if not enabled[j] or v != v:
-                    continue
-                z = mix(u64(key) + gamma * u64(base + j + 1))
-                if (z & low32) >= thresh:
-                    continue
-                if mode == 0:
-                    out[r, j] = const[j]
-                else:
-                    a = off[j]
-                    size = off[j + 1] - a
-                    if size == 0:
+        m = enabled.shape[0]
+        n = x.shape[1]
+        buf = np.empty(CHUNK + 8, np.uint32)
+        for b in range(x.shape[0]):
+            k0, k1 = key_words(keys[b])
+            th = thresh[b]
+            xs = x[b]
+            os_ = out[b]
+            ms = mask[b]
+            j = 0
+            for start in range(0, n, half):
+                cnt = min(half, n - start)
+                uniforms(buf, k0, k1, 2 * start, 2 * cnt, 0)
+                for k in range(cnt):
+                    c = start + k
+                    v = xs[c]
+                    os_[c] = v
+                    ms[c] = False
+                    jj = j
+                    j += 1
+                    if j == m:
+                        j = 0
+                    if not enabled[jj] or v != v or u64(buf[2 * k]) >= th:
                         continue
-                    prod = (z >> s32) * u64(size)
-                    slot = a + np.int64(prod >> s32)
-                    coin = np.float64(prod & low32) / two32
-                    out[r, j] = values[slot] if coin < prob[slot] else values[a + alias[slot]]
-                mask[r, j] = True
+                    if mode == 0:
+                        os_[c] = const[jj]
+                    else:
+                        a = off[jj]
+                        size = off[jj + 1] - a
+                        if size == 0:
+                            continue
+                        prod = u64(buf[2 * k + 1]) * u64(size)
+                        slot = a + np.int64(prod >> s32)
+                        coin = np.float64(prod & low32) / two32
+                        os_[c] = values[slot] if coin < prob[slot] else values[a + alias[slot]]
+                    ms[c] = True
 
     @nb.njit(cache=True, nogil=True, boundscheck=False)
-    def swap_batch(x, out, mask, thresh, key, enabled, width):
-        # Donor: another row, uniform among the rows where the column is not NaN. Columns are
-        # processed ``width`` at a time through a column-major buffer (one row-major read and
-        # one write of the table), so the random donor reads hit one contiguous column of
-        # compressed non-NaN values instead of the whole row-major table.
+    def swap_table(x, out, mask, thresh, key, enabled, width):
+        # One table sample (R rows x M columns, R >= 2). Donor: another row, uniform among the
+        # rows where the column is not NaN. Columns are processed ``width`` at a time through
+        # column-major buffers (one row-major read and one write of the table), so the random
+        # donor reads hit one contiguous column of compressed non-NaN values.
         n, m = x.shape
+        k0, k1 = key_words(key)
         ld = n + 64  # padded rows: the buffer's rows do not alias the same cache sets
         colbuf = np.empty((width, ld), x.dtype)
         outbuf = np.empty((width, ld), x.dtype)
         mbuf = np.empty((width, ld), np.bool_)
+        hits = np.empty((width, ld), np.uint32)
+        donors = np.empty((width, ld), np.uint32)
         vals = np.empty(n, x.dtype)
+        wb = np.empty(2 * width + 8, np.uint32)
+        tmp = np.empty(2 * width + 16, np.uint32)
         for jb in range(0, m, width):
             w = min(width, m - jb)
             for r in range(n):
+                words_at(wb, tmp, k0, k1, 2 * (r * m + jb), 2 * w)
                 for c in range(w):
                     colbuf[c, r] = x[r, jb + c]
+                    hits[c, r] = wb[2 * c]
+                    donors[c, r] = wb[2 * c + 1]
             for c in range(w):
                 j = jb + c
                 col = colbuf[c]
@@ -123,12 +161,9 @@ def _jit():
                         continue
                     mine = pos  # this row's place among the non-NaN rows
                     pos += 1
-                    if not enabled[j] or k < 2:
+                    if not enabled[j] or k < 2 or u64(hits[c, r]) >= thresh:
                         continue
-                    z = mix(u64(key) + gamma * u64(r * m + j + 1))
-                    if (z & low32) >= thresh:
-                        continue
-                    d = np.int64(((z >> s32) * u64(k - 1)) >> s32)
+                    d = np.int64((u64(donors[c, r]) * u64(k - 1)) >> s32)
                     if d >= mine:
                         d += 1  # skip itself
                     ob[r] = vals[d]
@@ -184,17 +219,14 @@ def _jit():
             prob[small[t]] = 1.0
         return prob, alias
 
-    return dict(gaussian=gaussian, replace=replace, swap_batch=swap_batch,
+    return dict(gaussian=gaussian, replace=replace, swap_table=swap_table,
                 count_inf=count_inf, build_alias=build_alias)
 
 
-def _key(key: int) -> np.uint64:
-    return np.uint64(int(key) & 0xFFFFFFFFFFFFFFFF)
-
-
-def threshold(p: float) -> np.uint64:
-    """32-bit hit threshold for probability ``p`` (p = 1 hits every cell)."""
-    return np.uint64(min(int(round(p * 2**32)), 2**32))
+def thresholds(p: np.ndarray) -> np.ndarray:
+    """32-bit hit thresholds ``round(p * 2**32)`` per sample (p = 1 hits every cell)."""
+    p = np.asarray(p, np.float64).reshape(-1)
+    return np.minimum(np.rint(p * 4294967296.0), 4294967296.0).astype(np.uint64)
 
 
 def count_inf(x: np.ndarray) -> int:
@@ -218,41 +250,51 @@ def alias_tables(values: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np
     return off, cat(values, np.float64), cat(probs, np.float64), cat(aliases, np.int64)
 
 
-def gaussian_noise(x: np.ndarray, sigma: np.ndarray, is_int: np.ndarray, lo: np.ndarray, hi: np.ndarray, key: int) -> np.ndarray:
-    """Per-column additive Gaussian noise (see module doc); returns a new table."""
+def _keys(keys: np.ndarray) -> np.ndarray:
+    return np.asarray(keys, np.uint64).reshape(-1)
+
+
+def gaussian_noise(x: np.ndarray, scale: np.ndarray, std: np.ndarray, is_int: np.ndarray, lo: np.ndarray,
+                   hi: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Per-column additive Gaussian noise on ``(B, R, M)`` (see the module doc): sample b's
+    column j gets std ``scale[b] * std[j]``; returns a new array."""
     x = np.ascontiguousarray(x)
     out = np.empty_like(x)
+    b = x.shape[0]
     dt = x.dtype.type
-    post = (sigma > 0) & (is_int | np.isfinite(lo) | np.isfinite(hi))
-    _jit()["gaussian"](x, out, fastnormal.gaussian_table(), sigma.astype(dt), post, is_int.astype(np.bool_),
-                       lo.astype(dt), hi.astype(dt), _key(key))
+    post = (std > 0) & (is_int | np.isfinite(lo) | np.isfinite(hi))
+    _jit()["gaussian"](x.reshape(b, -1), out.reshape(b, -1), philox.gaussian_table(), np.asarray(scale, np.float64),
+                       std.astype(dt), post, is_int.astype(np.bool_), lo.astype(dt), hi.astype(dt), _keys(keys))
     return out
 
 
-def replace_cells(x: np.ndarray, p: float, key: int, enabled: np.ndarray, *, const: np.ndarray | None = None,
+def replace_cells(x: np.ndarray, p: np.ndarray, keys: np.ndarray, enabled: np.ndarray, *,
+                  const: np.ndarray | None = None,
                   alias: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Replace each enabled non-NaN cell with probability ``p`` by ``const[column]`` or by a
-    draw from the column's pool (``alias`` from :func:`alias_tables`). Returns (table, mask)."""
+    """Replace each enabled non-NaN cell of sample b of ``(B, R, M)`` with probability ``p[b]``
+    by ``const[column]`` or by a draw from the column's pool (``alias`` from
+    :func:`alias_tables`). Returns (new array, mask)."""
     x = np.ascontiguousarray(x)
+    b, m = x.shape[0], x.shape[2]
     out = np.empty_like(x)
-    mask = np.zeros(x.shape, np.bool_)
-    m = x.shape[1]
+    mask = np.empty(x.shape, np.bool_)
+    flat = (x.reshape(b, -1), out.reshape(b, -1), mask.reshape(b, -1), thresholds(p), _keys(keys),
+            enabled.astype(np.bool_))
     if alias is not None:
         off, values, prob, al = alias
-        _jit()["replace"](x, out, mask, threshold(p), _key(key), enabled.astype(np.bool_), 1,
-                          np.zeros(m, x.dtype), off, values.astype(x.dtype), prob, al)
+        _jit()["replace"](*flat, 1, np.zeros(m, x.dtype), off, values.astype(x.dtype), prob, al)
     else:
         assert const is not None
-        _jit()["replace"](x, out, mask, threshold(p), _key(key), enabled.astype(np.bool_), 0,
-                          const.astype(x.dtype), np.zeros(m + 1, np.int64), np.zeros(1, x.dtype),
+        _jit()["replace"](*flat, 0, const.astype(x.dtype), np.zeros(m + 1, np.int64), np.zeros(1, x.dtype),
                           np.zeros(1), np.zeros(1, np.int64))
     return out, mask
 
 
 def swap_within(x: np.ndarray, p: float, key: int, enabled: np.ndarray, width: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    """Swap noise with donors from other rows of ``x`` itself. Returns (table, mask)."""
+    """Swap noise on one table ``(R, M)`` with donors from its other rows. Returns (table, mask)."""
     x = np.ascontiguousarray(x)
     out = np.empty_like(x)
     mask = np.empty(x.shape, np.bool_)
-    _jit()["swap_batch"](x, out, mask, threshold(p), _key(key), enabled.astype(np.bool_), int(width))
+    _jit()["swap_table"](x, out, mask, thresholds(p)[0], np.uint64(int(key) & 0xFFFFFFFFFFFFFFFF),
+                         enabled.astype(np.bool_), int(width))
     return out, mask

@@ -5,8 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import augnoise
-from augnoise.core.rng import key_generator
-from augnoise.tabular.schema import TabularSpec, fit_stats
+from tests.conftest import run_step
+from augnoise.tabular.schema import TabularSection, fit_stats
 
 PARAMS = {
     "tabular.GaussianNoise": st.fixed_dictionaries({"scale": st.floats(0, 5)}),
@@ -38,23 +38,22 @@ def test_tabular_properties(name, data):
     x = data.draw(tables())
     batch = data.draw(st.booleans()) and x.shape[0] >= 2
     t = augnoise.get_transform(name)(**data.draw(PARAMS[name]), stats="batch" if batch else "fitted", mask_field="m")
+    spec = TabularSection()
     if not batch:
-        spec = TabularSpec()
         spec.fitted = fit_stats(x.astype(np.float64), spec, None)
-        t.bind(spec)
     row = not batch and data.draw(st.booleans())  # stats: batch needs a table (a row alone is an error)
     features = x[0] if row else x
     before = features.copy()
     features.setflags(write=False)
     key = data.draw(st.integers(0, 2**32))
-    out = t({"features": features}, key_generator(0, (key,)))
+    out = run_step(t, {"features": features}, key, seed=0, sections={"tabular": spec})
     y = out["features"]
     assert y.dtype == features.dtype and y.shape == features.shape and out["m"].shape == features.shape
     assert np.array_equal(np.isnan(y), np.isnan(features))  # NaN kept, never created
     assert not np.isinf(y).any()
     assert np.array_equal(features, before, equal_nan=True) and not np.shares_memory(y, features)
     assert np.array_equal(y[~out["m"]], features[~out["m"]], equal_nan=True)
-    again = t({"features": features}, key_generator(0, (key,)))["features"]
+    again = run_step(t, {"features": features}, key, seed=0, sections={"tabular": spec})["features"]
     assert np.array_equal(y, again, equal_nan=True)
 
 
@@ -64,5 +63,5 @@ def test_different_keys_differ(name):
     strong = {"tabular.GaussianNoise": {"scale": 1.0}, "tabular.SwapNoise": {"p_swap": 0.5},
               "tabular.MaskNoise": {"p_mask": 0.5, "fill": "marginal"}}[name]
     t = augnoise.get_transform(name)(**strong, stats="batch")
-    outs = {t({"features": x}, key_generator(0, (k,)))["features"].tobytes() for k in range(8)}
+    outs = {run_step(t, {"features": x}, k, seed=0)["features"].tobytes() for k in range(8)}
     assert len(outs) == 8
