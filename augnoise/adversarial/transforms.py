@@ -29,6 +29,22 @@ class AdversarialParams(BaseParams):
     channel_axis: int = Field(1, description="channel axis of the batch for mean/std (1 for NCHW)")
 
 
+def _example_sample() -> dict[str, Any]:
+    return {"image": np.linspace(0.2, 0.8, 16, dtype=np.float32).reshape(1, 4, 4)}
+
+
+def _example_context() -> dict[str, Any]:
+    """A fixed linear classifier on 1x4x4 inputs and six targets (no global RNG touched)."""
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.utils.skip_init(torch.nn.Linear, 16, 3))
+    w = np.random.default_rng(0).normal(size=(3, 16)).astype(np.float32)
+    with torch.no_grad():
+        net[1].weight.copy_(torch.from_numpy(w))
+        net[1].bias.zero_()
+    return {"model": net, "targets": torch.tensor([0, 1, 2, 0, 1, 2])}
+
+
 class _Adversarial(Transform):
     modality = "adversarial"
     default_field = "image"
@@ -62,6 +78,10 @@ class FGSM(_Adversarial):
 
     name = "adversarial.FGSM"
     Params = AdversarialParams
+    examples = (
+        Example({"eps": [0.02, 0.1]}, _example_sample, context=_example_context),
+        Example({"eps": 0.05, "targeted": True, "p": 0.7}, _example_sample, context=_example_context, strong=False),
+    )
 
 
 class FGSMNoise(_Adversarial):
@@ -80,6 +100,11 @@ class FGSMNoise(_Adversarial):
     """
 
     name = "adversarial.FGSMNoise"
+    examples = (
+        Example({"eps": 0.05, "variant": "fgsm_rs", "noise_std": 0.01}, _example_sample, context=_example_context),
+        Example({"eps": [0.01, 0.05], "variant": "nfgsm", "p": 0.7}, _example_sample, context=_example_context),
+        Example({"eps": 0.05, "variant": "rfgsm", "mean": [0.5], "std": [0.25]}, _example_sample, context=_example_context),
+    )
 
     class Params(AdversarialParams):
         variant: Literal["seed", "rfgsm", "fgsm_rs", "nfgsm"] = Field("seed", description="preset: seed | rfgsm | fgsm_rs | nfgsm")

@@ -24,9 +24,8 @@ class Adapter(Protocol):  # pragma: no cover - a protocol
 _ADAPTERS: dict[str, Any] = {}
 
 
-def adapter_for(x: Any) -> Any | None:
-    """The adapter of ``x``'s array type, or None (not an array augnoise knows)."""
-    root = type(x).__module__.split(".", 1)[0]
+def adapter_by_name(root: str) -> Any | None:
+    """The adapter for arrays of top-level module ``root`` (e.g. "torch"), loaded on first use."""
     ad = _ADAPTERS.get(root)
     if ad is None:
         from .. import _plugins
@@ -35,7 +34,13 @@ def adapter_for(x: Any) -> Any | None:
         if mod is None:
             return None
         ad = _ADAPTERS[root] = importlib.import_module(mod).ADAPTER
-    return ad if ad.matches(x) else None
+    return ad
+
+
+def adapter_for(x: Any) -> Any | None:
+    """The adapter of ``x``'s array type, or None (not an array augnoise knows)."""
+    ad = adapter_by_name(type(x).__module__.split(".", 1)[0])
+    return ad if ad is not None and ad.matches(x) else None
 
 
 def is_array(x: Any) -> bool:

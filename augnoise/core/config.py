@@ -128,8 +128,12 @@ def parse(text: str, source: str = "<string>") -> Any:
 
 
 def _type_name(v: Any) -> str:
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
     return {dict: "a mapping", LDict: "a mapping", list: "a list", LList: "a list", str: "a string",
-            type(None): "nothing", bool: "a boolean"}.get(type(v), type(v).__name__)
+            type(None): "nothing"}.get(type(v), type(v).__name__)
 
 
 def top_keys() -> tuple[str, ...]:

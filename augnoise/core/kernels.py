@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .arrays import adapter_for, like, numpy_view
+from .arrays import adapter_by_name, adapter_for, like, numpy_view
 from .errors import InputError
 
 Kernel = Callable[[Any, Any, dict[str, Any], Any], Any]
@@ -57,11 +57,11 @@ def run_kernel(step: Any, x: Any, params: dict[str, Any], ctx: Any) -> Any:
             return like(fn(step, view, params, ctx), x)
         if isinstance(x, np.ndarray):
             fn = kernel_for(cls, "torch")
-            if fn is not None:  # a torch-only step on numpy data: through a CPU tensor, no copy
-                import torch
-
-                out = fn(step, torch.from_numpy(x), params, ctx)
-                return out.numpy() if isinstance(out, torch.Tensor) else out
+            ad = adapter_by_name("torch") if fn is not None else None
+            if ad is not None:  # a torch-only step on numpy data: through a CPU tensor, no copy
+                out = fn(step, ad.from_numpy(x, None), params, ctx)
+                view = ad.numpy_view(out) if ad.matches(out) else None
+                return view if view is not None else out
             raise InputError(f"has no kernel for numpy arrays (backends: {', '.join(backends(cls)) or 'none'})")
     fn = kernel_for(cls, "torch")
     if fn is None or adapter_for(x) is None:

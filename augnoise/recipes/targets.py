@@ -79,7 +79,7 @@ class LabelFlip(_LabelStep):
 
     examples = (
         Example({"classes": 10, "rate": 0.5}, _labels_example, strong=False),
-        Example({"classes": 3, "rate": [0.2, 0.9], "p": 0.8}, _labels_example, strong=False),
+        Example({"classes": 4, "rate": [0.2, 0.9], "p": 0.8}, _labels_example, strong=False),
     )
 
     def draw(self, r: Any) -> dict[str, Any]:

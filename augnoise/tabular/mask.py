@@ -30,7 +30,7 @@ class MaskNoise(TabularTransform):
         fill: Literal["zero", "mean", "marginal"] = Field("zero", description="replacement: zero, column mean, or a draw from the marginal")
 
     examples = (
-        Example({"p_mask": 0.6, "fill": "mean"}, example_table("row"), prepare=fit_example),
+        Example({"p_mask": 0.6, "fill": "mean"}, example_table("table"), prepare=fit_example),
         Example({"p_mask": [0.3, 0.9], "fill": "marginal", "stats": "batch", "mask_field": "m"}, example_table("table")),
         Example({"p_mask": 0.7, "fill": "marginal"}, example_table("row", np.int64), prepare=fit_example),
         Example({"p_mask": 0.5, "fill": "zero", "stats": "batch"}, example_table("table")),
