@@ -259,7 +259,7 @@ class Pipeline:
         (``{field: table[r]}``), in one vectorised pass per step.
 
         With ``errors="keep"`` a row that cannot be augmented keeps its values and the call
-        returns ``(table, messages)``, one ``"row INDEX: ..."`` message per failed row."""
+        returns ``(table, failures)``: ``(row position, message)`` for each failed row."""
         if errors not in ("raise", "keep"):
             raise ValueError(f"errors must be 'raise' or 'keep', got {errors!r}")
         n = len(table)
@@ -280,7 +280,7 @@ class Pipeline:
                     raise
                 out, msgs = self._rows_one_by_one(sub, sub_idx, epoch, occurrence, field)
                 parts.append(out)
-                messages += msgs
+                messages += [(a + r, m) for r, m in msgs]
         out = parts[0] if len(parts) == 1 else np.concatenate(parts)
         return (out, messages) if errors == "keep" else out
 
@@ -292,14 +292,14 @@ class Pipeline:
         return self._run_steps(SAMPLE_STAGE, {field: table}, idx, eps, occ, ctx)[field]
 
     def _rows_one_by_one(self, table: Any, idx: np.ndarray, epoch: int, occurrence: int,
-                         field: str) -> tuple[Any, list[str]]:
+                         field: str) -> tuple[Any, list[tuple[int, str]]]:
         rows, messages = [], []
-        for r, i in enumerate(idx.tolist()):
-            row = table[r:r + 1]
+        for r in range(len(idx)):
+            row = table[r:r + 1] if isinstance(table, np.ndarray) else table.iloc[r:r + 1]
             try:
                 rows.append(self._rows(row, idx[r:r + 1], epoch, occurrence, field))
             except AugnoiseError as err:
-                messages.append(f"row {i}: {err}")
+                messages.append((r, str(err)))
                 rows.append(row)
         if isinstance(table, np.ndarray):
             return (np.concatenate(rows) if rows else table.copy()), messages
