@@ -3,6 +3,7 @@ plus a second node with its own resources, both stopped at the end), inside a pr
 namespace so every address is loopback. Outputs equal the local path byte for byte, also with
 the actors pinned to the second node."""
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -27,7 +28,8 @@ def test_two_node_cluster_gives_the_local_bytes():
         ray.shutdown()  # no instance of this process may outlive into the cluster test
     except Exception:
         pass
-    out = subprocess.run(["unshare", "-n", sys.executable, "-m", "tests.helpers.ray_two_nodes"], cwd=ROOT,
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    out = subprocess.run(["unshare", "-n", sys.executable, "-m", "tests.helpers.ray_two_nodes"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -18,8 +18,12 @@ AUDIO_DTYPES = ("float32", "int16", "int32")
 FULL_SCALE = {"int16": 2.0**15, "int32": 2.0**31}
 
 
+_NP_NAMES = {np.dtype(d): d for d in ("float32", "int16", "int32")}
+
+
 def dtype_name(x: Any) -> str:
-    return str(x.dtype).replace("torch.", "")
+    name = _NP_NAMES.get(x.dtype) if isinstance(x, np.ndarray) else None
+    return name or str(x.dtype).replace("torch.", "")
 
 
 def check_audio(x: Any, batched: bool = False) -> Any:
@@ -34,7 +38,7 @@ def check_audio(x: Any, batched: bool = False) -> Any:
     if len(shape) not in (1, 2):
         what = "batch-stage audio must be (B, N) or (B, C, N)" if batched else "audio must be (N,) mono or (C, N) channels-first"
         raise InputError(f"{what}, got shape {tuple(x.shape)}")
-    if any(s == 0 for s in shape):
+    if 0 in shape:
         raise InputError(f"audio is empty (shape {tuple(x.shape)})")
     if len(shape) == 2 and shape[0] > shape[1]:
         raise InputError(

@@ -27,18 +27,27 @@ def kernel(cls: type, backend: str) -> Callable[[Kernel], Kernel]:
 
     def register(fn: Kernel) -> Kernel:
         _KERNELS.setdefault(cls, {})[backend] = fn
+        _RESOLVED.clear()
         return fn
 
     return register
 
 
+_RESOLVED: dict[tuple[type, str], Kernel | None] = {}
+
+
 def kernel_for(cls: type, backend: str) -> Kernel | None:
     """``cls``'s kernel for ``backend`` (inherited from a base class if it has none itself)."""
+    key = (cls, backend)
+    if key in _RESOLVED:
+        return _RESOLVED[key]
+    fn = None
     for c in cls.__mro__:
         fn = _KERNELS.get(c, {}).get(backend)
         if fn is not None:
-            return fn
-    return None
+            break
+    _RESOLVED[key] = fn
+    return fn
 
 
 def backends(cls: type) -> list[str]:
@@ -50,6 +59,10 @@ def run_kernel(step: Any, x: Any, params: dict[str, Any], ctx: Any) -> Any:
     """Run ``step``'s kernel on a batch ``x``: the numpy kernel for numpy arrays and CPU
     tensors (zero-copy), the torch kernel for other tensors (or when there is no numpy one)."""
     cls = type(step)
+    if isinstance(x, np.ndarray):  # the common case first
+        fn = _RESOLVED.get((cls, "numpy")) or kernel_for(cls, "numpy")
+        if fn is not None:
+            return fn(step, x, params, ctx)
     view = numpy_view(x)
     if view is not None:
         fn = kernel_for(cls, "numpy")

@@ -227,6 +227,11 @@ class Rand:
         return self._extra[1][k]
 
     def u64(self) -> int:
+        pos = self._pos
+        if pos + 2 <= PRE_WORDS:  # the common case: both words precomputed
+            self._pos = pos + 2
+            w = self._w
+            return w[4 + pos] << 32 | w[5 + pos]
         return self.u32() << 32 | self.u32()
 
     def random(self) -> float:

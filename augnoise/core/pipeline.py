@@ -94,6 +94,8 @@ class Pipeline:
                 if key not in self.sections:
                     self.sections[key] = SECTIONS[key]()
         self._trees = {SAMPLE_STAGE: Tree(self.sample), BATCH_STAGE: Tree(self.batch)}
+        self._sections_view = MappingProxyType(self.sections)
+        self._primary = self._find_primary_field()
 
     # -- sections -----------------------------------------------------------------------------
     def section(self, key: str) -> Section:
@@ -117,13 +119,16 @@ class Pipeline:
     @property
     def primary_field(self) -> str:
         """The field of the first leaf step (what a bare array stands for); ``image`` if none."""
+        return self._primary
+
+    def _find_primary_field(self) -> str:
         for step in walk([*self.sample, *self.batch]):
             if not step.children() and step.fields():
                 return getattr(step, "field", None) or sorted(step.fields())[0]
         return "image"
 
     def _context(self, stage: int, **kw: Any) -> Context:
-        return Context(stage=stage, sections=MappingProxyType(self.sections), **kw)
+        return Context(stage=stage, sections=self._sections_view, **kw)
 
     # -- running ------------------------------------------------------------------------------
     def __call__(self, data: Any, *, index: int = 0, epoch: int = 0, occurrence: int = 0,

@@ -153,12 +153,14 @@ class Transform(Step):
     sections: ClassVar[tuple[str, ...]] = ()
     #: small cases for the conformance harness
     examples: ClassVar[tuple[Example, ...]] = ()
+    _has_inputs: ClassVar[bool] = False
     #: the output's type differs from the input's (class index -> soft label): the kernel runs
     #: on every sample, with :meth:`neutral` draws for samples the probability test skips
     changes_type: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls._has_inputs = cls.inputs is not Transform.inputs
         if cls.__dict__.get("name"):
             if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
                 raise RuntimeError(f"transform name {cls.name!r} registered twice")
@@ -233,7 +235,7 @@ class Transform(Step):
             return sample
         x = self.check(sample[field])
         drawn = self.draw(r)
-        params = {**drawn, **self.inputs(sample)}
+        params = {**drawn, **self.inputs(sample)} if self._has_inputs else drawn
         if not applied:
             params = self.neutral(params, True)
         out = dict(sample)

@@ -9,10 +9,12 @@ from ..core.arrays import adapter_for
 from ..core.errors import InputError
 
 IMAGE_DTYPES = ("uint8", "uint16", "float32")
+_NP_IMAGE_DTYPES = {np.dtype(d): d for d in IMAGE_DTYPES}
 
 
 def _dtype_name(x: Any) -> str:
-    return str(x.dtype).replace("torch.", "")
+    name = _NP_IMAGE_DTYPES.get(x.dtype) if isinstance(x, np.ndarray) else None
+    return name or str(x.dtype).replace("torch.", "")
 
 
 def check_image(x: Any, *, float_range: bool = False, batched: bool = False) -> Any:
@@ -23,6 +25,9 @@ def check_image(x: Any, *, float_range: bool = False, batched: bool = False) -> 
     With ``float_range``, float images must also be finite and within [0, 1] (transforms whose
     kernel does not check that itself ask for it).
     """
+    if isinstance(x, np.ndarray) and not float_range and not batched and x.ndim in (2, 3) and x.size \
+            and x.dtype in _NP_IMAGE_DTYPES and (x.ndim == 2 or x.shape[2] <= 4):
+        return x  # the common case, all checks passed
     if not isinstance(x, np.ndarray) and not (batched and adapter_for(x) is not None):
         raise InputError(f"image must be a numpy array, got {type(x).__name__}")
     name = _dtype_name(x)
@@ -35,7 +40,7 @@ def check_image(x: Any, *, float_range: bool = False, batched: bool = False) -> 
         raise InputError(f"{what}, got shape {tuple(x.shape)}")
     if len(shape) == 3 and not 1 <= shape[2] <= 4:
         raise InputError(f"image must have 1 to 4 channels in the last axis (HxWxC), got shape {tuple(x.shape)}")
-    if any(s == 0 for s in shape):
+    if 0 in shape:
         raise InputError(f"image is empty (shape {tuple(x.shape)})")
     if float_range and "float" in name:
         if isinstance(x, np.ndarray):

@@ -30,6 +30,8 @@ CHUNK = philox.CHUNK
 
 @functools.lru_cache(maxsize=1)
 def _compiled():
+    """Each kernel is an inlined per-image core, with two entries: batched (one value per image
+    in arrays) and one image (plain scalars, for the per-sample path: no small arrays)."""
     import numba as nb
 
     pj = philox.jit()
@@ -37,106 +39,134 @@ def _compiled():
     f32 = np.float32
     u32 = np.uint32
     u64 = np.uint64
+    jit = functools.partial(nb.njit, cache=True, nogil=True, boundscheck=False, error_model="numpy")
 
-    @nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
-    def gauss_int(src, dst, table, scales, offsets, maxval, keys, group):
+    @nb.njit(inline="always")
+    def scratch():
+        return np.empty(CHUNK, np.float32), np.empty(CHUNK // 2 + 4, np.uint32)
+
+    @nb.njit(inline="always")
+    def gauss_int_one(s_all, d_all, table, sc, off, fm, key, group, noise, words):
         # dst = clamp(src + scale * z + offset, 0, maxval), truncated: with offset including
         # +0.5 that is floor(x + noise + 0.5) saturated, round to nearest. ``group`` values
         # (the channels of a pixel) share one normal.
-        n = src.shape[1] // group
-        noise = np.empty(CHUNK, np.float32)
-        words = np.empty(CHUNK // 2 + 4, np.uint32)
-        fm = f32(maxval)
+        k0, k1 = key_words(key)
+        n = s_all.shape[0] // group
         zero = f32(0.0)
-        for b in range(src.shape[0]):
-            k0, k1 = key_words(keys[b])
-            sc = scales[b]
-            off = offsets[b]
-            for start in range(0, n, CHUNK):
-                m = min(CHUNK, n - start)
-                normals(noise, words, table, k0, k1, start, m, 0)
-                s = src[b, start * group:(start + m) * group]
-                d = dst[b, start * group:(start + m) * group]
-                if group == 1:
-                    for i in range(m):
-                        v = f32(s[i]) + (sc * noise[i] + off)
+        for start in range(0, n, CHUNK):
+            m = min(CHUNK, n - start)
+            normals(noise, words, table, k0, k1, start, m, 0)
+            s = s_all[start * group:(start + m) * group]
+            d = d_all[start * group:(start + m) * group]
+            if group == 1:
+                for i in range(m):
+                    v = f32(s[i]) + (sc * noise[i] + off)
+                    v = v if v > zero else zero
+                    v = v if v < fm else fm
+                    d[i] = v
+            else:
+                for i in range(m):
+                    w = sc * noise[i] + off
+                    for c in range(group):
+                        v = f32(s[i * group + c]) + w
                         v = v if v > zero else zero
                         v = v if v < fm else fm
-                        d[i] = v
-                else:
-                    for i in range(m):
-                        w = sc * noise[i] + off
-                        for c in range(group):
-                            v = f32(s[i * group + c]) + w
-                            v = v if v > zero else zero
-                            v = v if v < fm else fm
-                            d[i * group + c] = v
+                        d[i * group + c] = v
 
-    @nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
-    def gauss_float(src, dst, table, scales, offsets, clip, keys, group):
-        # Returns (non-finite inputs, inputs outside [0, 1]); the caller raises on either.
-        n = src.shape[1] // group
-        noise = np.empty(CHUNK, np.float32)
-        words = np.empty(CHUNK // 2 + 4, np.uint32)
+    @jit
+    def gauss_int(src, dst, table, scales, offsets, maxval, keys, group):
+        noise, words = scratch()
+        for b in range(src.shape[0]):
+            gauss_int_one(src[b], dst[b], table, scales[b], offsets[b], f32(maxval), keys[b], group, noise, words)
+
+    @jit
+    def gauss_int1(src, dst, table, scale, offset, maxval, key, group):
+        noise, words = scratch()
+        gauss_int_one(src, dst, table, f32(scale), f32(offset), f32(maxval), u64(key), group, noise, words)
+
+    @nb.njit(inline="always")
+    def gauss_float_one(s_all, d_all, table, sc, off, clip, key, group, noise, words):
+        # returns (non-finite inputs, inputs outside [0, 1]); the caller raises on either
+        k0, k1 = key_words(key)
+        n = s_all.shape[0] // group
         lo = f32(0.0)
         hi = f32(1.0)
         bad = 0
         out = 0
-        for b in range(src.shape[0]):
-            k0, k1 = key_words(keys[b])
-            sc = scales[b]
-            off = offsets[b]
-            for start in range(0, n, CHUNK):
-                m = min(CHUNK, n - start)
-                normals(noise, words, table, k0, k1, start, m, 0)
-                s = src[b, start * group:(start + m) * group]
-                d = dst[b, start * group:(start + m) * group]
-                for i in range(m * group):
-                    x = s[i]
-                    bad += not (x - x == 0.0)
-                    out += (x < lo) | (x > hi)
-                if group == 1:
-                    if clip:
-                        for i in range(m):
-                            v = s[i] + (sc * noise[i] + off)
-                            v = v if v > lo else lo
-                            v = v if v < hi else hi
-                            d[i] = v
-                    else:
-                        for i in range(m):
-                            d[i] = s[i] + (sc * noise[i] + off)
+        for start in range(0, n, CHUNK):
+            m = min(CHUNK, n - start)
+            normals(noise, words, table, k0, k1, start, m, 0)
+            s = s_all[start * group:(start + m) * group]
+            d = d_all[start * group:(start + m) * group]
+            for i in range(m * group):
+                x = s[i]
+                bad += not (x - x == 0.0)
+                out += (x < lo) | (x > hi)
+            if group == 1:
+                if clip:
+                    for i in range(m):
+                        v = s[i] + (sc * noise[i] + off)
+                        v = v if v > lo else lo
+                        v = v if v < hi else hi
+                        d[i] = v
                 else:
                     for i in range(m):
-                        w = sc * noise[i] + off
-                        for c in range(group):
-                            v = s[i * group + c] + w
-                            if clip:
-                                v = v if v > lo else lo
-                                v = v if v < hi else hi
-                            d[i * group + c] = v
+                        d[i] = s[i] + (sc * noise[i] + off)
+            else:
+                for i in range(m):
+                    w = sc * noise[i] + off
+                    for c in range(group):
+                        v = s[i * group + c] + w
+                        if clip:
+                            v = v if v > lo else lo
+                            v = v if v < hi else hi
+                        d[i * group + c] = v
         return bad, out
 
-    @nb.njit(cache=True, nogil=True, boundscheck=False)
+    @jit
+    def gauss_float(src, dst, table, scales, offsets, clip, keys, group):
+        noise, words = scratch()
+        bad = 0
+        out = 0
+        for b in range(src.shape[0]):
+            nb_, no = gauss_float_one(src[b], dst[b], table, scales[b], offsets[b], clip, keys[b], group, noise, words)
+            bad += nb_
+            out += no
+        return bad, out
+
+    @jit
+    def gauss_float1(src, dst, table, scale, offset, clip, key, group):
+        noise, words = scratch()
+        return gauss_float_one(src, dst, table, f32(scale), f32(offset), clip, u64(key), group, noise, words)
+
+    @nb.njit(inline="always")
+    def salt_pepper_one(s_all, d_all, ts, th, key, group, top, buf):
+        # one 32-bit uniform u per pixel (or value): u < salt_thr -> top, u < hit_thr -> 0
+        k0, k1 = key_words(key)
+        n = s_all.shape[0] // group
+        bottom = d_all.dtype.type(0)
+        for start in range(0, n, CHUNK):
+            m = min(CHUNK, n - start)
+            uniforms(buf, k0, k1, start, m, 0)
+            s = s_all[start * group:(start + m) * group]
+            d = d_all[start * group:(start + m) * group]
+            for i in range(m):
+                u = u64(buf[i])
+                for c in range(group):
+                    j = i * group + c
+                    d[j] = top if u < ts else (bottom if u < th else s[j])
+
+    @jit
     def salt_pepper(src, dst, salt_thr, hit_thr, keys, group, hi):
-        # one 32-bit uniform u per pixel (or value): u < salt_thr -> hi, u < hit_thr -> 0
-        n = src.shape[1] // group
         buf = np.empty(CHUNK + 4, np.uint32)
         top = dst.dtype.type(hi)
-        bottom = dst.dtype.type(0)
         for b in range(src.shape[0]):
-            k0, k1 = key_words(keys[b])
-            ts = salt_thr[b]
-            th = hit_thr[b]
-            for start in range(0, n, CHUNK):
-                m = min(CHUNK, n - start)
-                uniforms(buf, k0, k1, start, m, 0)
-                s = src[b, start * group:(start + m) * group]
-                d = dst[b, start * group:(start + m) * group]
-                for i in range(m):
-                    u = u64(buf[i])
-                    for c in range(group):
-                        j = i * group + c
-                        d[j] = top if u < ts else (bottom if u < th else s[j])
+            salt_pepper_one(src[b], dst[b], salt_thr[b], hit_thr[b], keys[b], group, top, buf)
+
+    @jit
+    def salt_pepper1(src, dst, salt_thr, hit_thr, key, group, hi):
+        buf = np.empty(CHUNK + 4, np.uint32)
+        salt_pepper_one(src, dst, u64(salt_thr), u64(hit_thr), u64(key), group, dst.dtype.type(hi), buf)
 
     @nb.njit(inline="always")
     def unit(w):
@@ -200,48 +230,70 @@ def _compiled():
         else:
             d[i] = min(max(y, 0.0), 1.0)
 
-    @nb.njit(cache=True, nogil=True, boundscheck=False)
+    @nb.njit(inline="always")
+    def shot_one(s, d, ph, key, maxval, linear):
+        k0, k1 = key_words(key)
+        inv = 1.0 / maxval if maxval > 0.0 else 1.0
+        for i in range(s.shape[0]):
+            x = np.float64(s[i]) * inv
+            if linear:
+                x = decode(x)
+            y = poisson(x * ph, k0, k1, i) / ph
+            if linear:
+                y = encode(min(y, 1.0))
+            store(d, i, y, maxval)
+
+    @jit
     def shot(src, dst, photons, keys, maxval, linear):
-        inv = 1.0 / maxval if maxval > 0.0 else 1.0
         for b in range(src.shape[0]):
-            k0, k1 = key_words(keys[b])
-            ph = photons[b]
-            s = src[b]
-            d = dst[b]
-            for i in range(s.shape[0]):
-                x = np.float64(s[i]) * inv
-                if linear:
-                    x = decode(x)
-                y = poisson(x * ph, k0, k1, i) / ph
-                if linear:
-                    y = encode(min(y, 1.0))
-                store(d, i, y, maxval)
+            shot_one(src[b], dst[b], photons[b], keys[b], maxval, linear)
 
-    @nb.njit(cache=True, nogil=True, boundscheck=False)
+    @jit
+    def shot1(src, dst, photons, key, maxval, linear):
+        shot_one(src, dst, np.float64(photons), u64(key), maxval, linear)
+
+    @nb.njit(inline="always")
+    def speckle_one(s_all, d_all, table, sd, key, group, maxval, noise, words):
+        k0, k1 = key_words(key)
+        inv = 1.0 / maxval if maxval > 0.0 else 1.0
+        n = s_all.shape[0] // group
+        for start in range(0, n, CHUNK):
+            m = min(CHUNK, n - start)
+            normals(noise, words, table, k0, k1, start, m, 0)
+            s = s_all[start * group:(start + m) * group]
+            d = d_all[start * group:(start + m) * group]
+            for i in range(m):
+                g = 1.0 + sd * np.float64(noise[i])
+                for c in range(group):
+                    store(d, i * group + c, np.float64(s[i * group + c]) * inv * g, maxval)
+
+    @jit
     def speckle(src, dst, table, stds, keys, group, maxval):
-        inv = 1.0 / maxval if maxval > 0.0 else 1.0
-        n = src.shape[1] // group
-        noise = np.empty(CHUNK, np.float32)
-        words = np.empty(CHUNK // 2 + 4, np.uint32)
+        noise, words = scratch()
         for b in range(src.shape[0]):
-            k0, k1 = key_words(keys[b])
-            sd = stds[b]
-            for start in range(0, n, CHUNK):
-                m = min(CHUNK, n - start)
-                normals(noise, words, table, k0, k1, start, m, 0)
-                s = src[b, start * group:(start + m) * group]
-                d = dst[b, start * group:(start + m) * group]
-                for i in range(m):
-                    g = 1.0 + sd * np.float64(noise[i])
-                    for c in range(group):
-                        store(d, i * group + c, np.float64(s[i * group + c]) * inv * g, maxval)
+            speckle_one(src[b], dst[b], table, stds[b], keys[b], group, maxval, noise, words)
 
-    return dict(gauss_int=gauss_int, gauss_float=gauss_float, salt_pepper=salt_pepper, shot=shot, speckle=speckle)
+    @jit
+    def speckle1(src, dst, table, std, key, group, maxval):
+        noise, words = scratch()
+        speckle_one(src, dst, table, np.float64(std), u64(key), group, maxval, noise, words)
+
+    return dict(gauss_int=gauss_int, gauss_int1=gauss_int1, gauss_float=gauss_float, gauss_float1=gauss_float1,
+                salt_pepper=salt_pepper, salt_pepper1=salt_pepper1, shot=shot, shot1=shot1, speckle=speckle,
+                speckle1=speckle1)
+
+
+def _one(params: dict[str, Any], *names: str) -> bool:
+    """Whether the drawn values are plain scalars (the one-sample path)."""
+    for n in names:
+        if not isinstance(params[n], (int, float)):
+            return False
+    return True
 
 
 def _flat(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(B, n) contiguous source and a new destination of the same layout."""
-    src = np.ascontiguousarray(x).reshape(x.shape[0], -1)
+    src = (x if x.flags.c_contiguous else np.ascontiguousarray(x)).reshape(x.shape[0], -1)
     return src, np.empty_like(src)
 
 
@@ -254,19 +306,25 @@ def _keys(params: dict[str, Any]) -> np.ndarray:
     return col(params["key"], np.uint64)
 
 
-def gaussian_coefficients(std: np.ndarray, mean: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+def gaussian_coefficients(std: Any, mean: Any, dtype: np.dtype) -> tuple[Any, Any]:
     """Per-image float32 (scale, offset) of ``x + scale * z + offset`` in the image's own units;
-    for integer images the offset carries the +0.5 of round-to-nearest. Shared by the numpy and
-    torch kernels, so both compute the same numbers."""
+    for integer images the offset carries the +0.5 of round-to-nearest. Arrays or plain scalars
+    (the same float64 arithmetic, then float32). Shared by the numpy and torch kernels."""
     maxval = INT_MAX.get(np.dtype(dtype))
     if maxval is None:
-        return std.astype(np.float32), mean.astype(np.float32)
-    return (std * maxval).astype(np.float32), (mean * maxval + 0.5).astype(np.float32)
+        return np.float32(std) if np.isscalar(std) else std.astype(np.float32), \
+            np.float32(mean) if np.isscalar(mean) else mean.astype(np.float32)
+    scale, offset = std * maxval, mean * maxval + 0.5
+    if np.isscalar(scale):
+        return np.float32(scale), np.float32(offset)
+    return scale.astype(np.float32), offset.astype(np.float32)
 
 
-def thresholds(p: np.ndarray) -> np.ndarray:
+def thresholds(p: Any) -> Any:
     """32-bit thresholds ``round(p * 2**32)``: a uniform word below it has probability p to
-    within 2**-33."""
+    within 2**-33 (arrays, or a plain number for one image)."""
+    if isinstance(p, (int, float)):
+        return min(round(p * 4294967296.0), 4294967296)  # Python's round: half to even, as np.rint
     return np.minimum(np.rint(np.asarray(p, np.float64) * 4294967296.0), 4294967296.0).astype(np.uint64)
 
 
@@ -274,42 +332,67 @@ def thresholds(p: np.ndarray) -> np.ndarray:
 def gaussian(t: GaussianNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
     k = _compiled()
     src, dst = _flat(x)
-    scale, offset = gaussian_coefficients(col(params["std"]), col(params["mean"]), x.dtype)
     group = _group(x, t.params.per_channel)
     table = philox.gaussian_table()
-    if x.dtype in INT_MAX:
-        k["gauss_int"](src, dst, table, scale, offset, INT_MAX[x.dtype], _keys(params), group)
+    integer = x.dtype in INT_MAX
+    if src.shape[0] == 1 and _one(params, "std", "mean", "key"):
+        scale, offset = gaussian_coefficients(params["std"], params["mean"], x.dtype)
+        if integer:
+            k["gauss_int1"](src[0], dst[0], table, scale, offset, INT_MAX[x.dtype], np.uint64(params["key"]), group)
+            return dst.reshape(x.shape)
+        bad, out = k["gauss_float1"](src[0], dst[0], table, scale, offset, bool(t.params.clip), np.uint64(params["key"]), group)
     else:
+        scale, offset = gaussian_coefficients(col(params["std"]), col(params["mean"]), x.dtype)
+        if integer:
+            k["gauss_int"](src, dst, table, scale, offset, INT_MAX[x.dtype], _keys(params), group)
+            return dst.reshape(x.shape)
         bad, out = k["gauss_float"](src, dst, table, scale, offset, bool(t.params.clip), _keys(params), group)
-        if bad:
-            raise InputError(f"float image holds {bad} NaN or inf value(s)")
-        if out and t.params.clip:
-            raise InputError(f"float image has {out} value(s) outside [0, 1] (scale it to [0, 1] or set clip: false)")
+    if bad:
+        raise InputError(f"float image holds {bad} NaN or inf value(s)")
+    if out and t.params.clip:
+        raise InputError(f"float image has {out} value(s) outside [0, 1] (scale it to [0, 1] or set clip: false)")
     return dst.reshape(x.shape)
 
 
 @kernel(SaltAndPepper, "numpy")
 def salt_and_pepper(t: SaltAndPepper, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
+    k = _compiled()
     src, dst = _flat(x)
-    amount = col(params["amount"])
-    _compiled()["salt_pepper"](src, dst, thresholds(amount * col(params["salt_ratio"])), thresholds(amount),
-                               _keys(params), _group(x, t.params.per_channel), float(INT_MAX.get(x.dtype, 1.0)))
+    group = _group(x, t.params.per_channel)
+    hi = float(INT_MAX.get(x.dtype, 1.0))
+    if src.shape[0] == 1 and _one(params, "amount", "salt_ratio", "key"):
+        amount = params["amount"]
+        k["salt_pepper1"](src[0], dst[0], np.uint64(thresholds(amount * params["salt_ratio"])),
+                          np.uint64(thresholds(amount)), np.uint64(params["key"]), group, hi)
+    else:
+        amount = col(params["amount"])
+        k["salt_pepper"](src, dst, thresholds(amount * col(params["salt_ratio"])), thresholds(amount), _keys(params),
+                         group, hi)
     return dst.reshape(x.shape)
 
 
 @kernel(ShotNoise, "numpy")
 def shot_noise(t: ShotNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
+    k = _compiled()
     src, dst = _flat(x)
-    _compiled()["shot"](src, dst, col(params["photons"]), _keys(params), float(INT_MAX.get(x.dtype, 0)),
-                        bool(t.params.linear))
+    maxval = float(INT_MAX.get(x.dtype, 0))
+    if src.shape[0] == 1 and _one(params, "photons", "key"):
+        k["shot1"](src[0], dst[0], params["photons"], np.uint64(params["key"]), maxval, bool(t.params.linear))
+    else:
+        k["shot"](src, dst, col(params["photons"]), _keys(params), maxval, bool(t.params.linear))
     return dst.reshape(x.shape)
 
 
 @kernel(SpeckleNoise, "numpy")
 def speckle_noise(t: SpeckleNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
+    k = _compiled()
     src, dst = _flat(x)
-    _compiled()["speckle"](src, dst, philox.gaussian_table(), col(params["std"]), _keys(params),
-                           _group(x, t.params.per_channel), float(INT_MAX.get(x.dtype, 0)))
+    group = _group(x, t.params.per_channel)
+    maxval = float(INT_MAX.get(x.dtype, 0))
+    if src.shape[0] == 1 and _one(params, "std", "key"):
+        k["speckle1"](src[0], dst[0], philox.gaussian_table(), params["std"], np.uint64(params["key"]), group, maxval)
+    else:
+        k["speckle"](src, dst, philox.gaussian_table(), col(params["std"]), _keys(params), group, maxval)
     return dst.reshape(x.shape)
 
 

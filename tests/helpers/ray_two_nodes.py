@@ -13,7 +13,9 @@ import numpy as np
 
 RAY = os.path.join(os.path.dirname(sys.executable), "ray")
 PORT = "6391"
-ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+# the cluster lives in a private namespace: no token (the driver must agree, so set it here too)
+os.environ.update({"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"})
+ENV = dict(os.environ)
 
 
 def sh(*args: str) -> None:
