@@ -86,22 +86,24 @@ def _compiled():
 
     @nb.njit(inline="always")
     def gauss_float_one(s_all, d_all, table, sc, off, clip, key, group, noise, words):
-        # returns (non-finite inputs, inputs outside [0, 1]); the caller raises on either
+        # Returns the number of chunks holding a suspect input: a float32 in [0, 1] has its
+        # bits, as uint32, at most 0x3F800000; negatives, NaN and inf are above. One unsigned
+        # max per chunk (vectorised); the caller classifies suspects exactly (rare path).
         k0, k1 = key_words(key)
         n = s_all.shape[0] // group
         lo = f32(0.0)
         hi = f32(1.0)
-        bad = 0
-        out = 0
+        suspect = 0
         for start in range(0, n, CHUNK):
             m = min(CHUNK, n - start)
             normals(noise, words, table, k0, k1, start, m, 0)
             s = s_all[start * group:(start + m) * group]
             d = d_all[start * group:(start + m) * group]
+            bits = s.view(np.uint32)
+            top = u32(0)
             for i in range(m * group):
-                x = s[i]
-                bad += not (x - x == 0.0)
-                out += (x < lo) | (x > hi)
+                top = max(top, bits[i])
+            suspect += top > u32(0x3F800000)
             if group == 1:
                 if clip:
                     for i in range(m):
@@ -121,18 +123,15 @@ def _compiled():
                             v = v if v > lo else lo
                             v = v if v < hi else hi
                         d[i * group + c] = v
-        return bad, out
+        return suspect
 
     @jit
     def gauss_float(src, dst, table, scales, offsets, clip, keys, group):
         noise, words = scratch()
-        bad = 0
-        out = 0
+        suspect = 0
         for b in range(src.shape[0]):
-            nb_, no = gauss_float_one(src[b], dst[b], table, scales[b], offsets[b], clip, keys[b], group, noise, words)
-            bad += nb_
-            out += no
-        return bad, out
+            suspect += gauss_float_one(src[b], dst[b], table, scales[b], offsets[b], clip, keys[b], group, noise, words)
+        return suspect
 
     @jit
     def gauss_float1(src, dst, table, scale, offset, clip, key, group):
@@ -278,7 +277,17 @@ def _compiled():
         noise, words = scratch()
         speckle_one(src, dst, table, np.float64(std), u64(key), group, maxval, noise, words)
 
-    return dict(gauss_int=gauss_int, gauss_int1=gauss_int1, gauss_float=gauss_float, gauss_float1=gauss_float1,
+    @jit
+    def unit_suspects(flat):
+        # whether any float32 value may lie outside [0, 1] (NaN and inf included): see
+        # gauss_float_one; one vectorised unsigned max
+        bits = flat.view(np.uint32)
+        top = u32(0)
+        for i in range(bits.shape[0]):
+            top = max(top, bits[i])
+        return top > u32(0x3F800000)
+
+    return dict(unit_suspects=unit_suspects, gauss_int=gauss_int, gauss_int1=gauss_int1, gauss_float=gauss_float, gauss_float1=gauss_float1,
                 salt_pepper=salt_pepper, salt_pepper1=salt_pepper1, shot=shot, shot1=shot1, speckle=speckle,
                 speckle1=speckle1)
 
@@ -340,17 +349,22 @@ def gaussian(t: GaussianNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) 
         if integer:
             k["gauss_int1"](src[0], dst[0], table, scale, offset, INT_MAX[x.dtype], np.uint64(params["key"]), group)
             return dst.reshape(x.shape)
-        bad, out = k["gauss_float1"](src[0], dst[0], table, scale, offset, bool(t.params.clip), np.uint64(params["key"]), group)
+        suspect = k["gauss_float1"](src[0], dst[0], table, scale, offset, bool(t.params.clip), np.uint64(params["key"]),
+                                    group)
     else:
         scale, offset = gaussian_coefficients(col(params["std"]), col(params["mean"]), x.dtype)
         if integer:
             k["gauss_int"](src, dst, table, scale, offset, INT_MAX[x.dtype], _keys(params), group)
             return dst.reshape(x.shape)
-        bad, out = k["gauss_float"](src, dst, table, scale, offset, bool(t.params.clip), _keys(params), group)
-    if bad:
-        raise InputError(f"float image holds {bad} NaN or inf value(s)")
-    if out and t.params.clip:
-        raise InputError(f"float image has {out} value(s) outside [0, 1] (scale it to [0, 1] or set clip: false)")
+        suspect = k["gauss_float"](src, dst, table, scale, offset, bool(t.params.clip), _keys(params), group)
+    if suspect:  # exact counts, only when a value may be outside [0, 1] (-0.0 is fine)
+        finite = np.isfinite(src)
+        bad = int(src.size - np.count_nonzero(finite))
+        if bad:
+            raise InputError(f"float image holds {bad} NaN or inf value(s)")
+        out = int(np.count_nonzero((src < 0) | (src > 1)))
+        if out and t.params.clip:
+            raise InputError(f"float image has {out} value(s) outside [0, 1] (scale it to [0, 1] or set clip: false)")
     return dst.reshape(x.shape)
 
 
@@ -421,3 +435,9 @@ def gaussian_noise(image: np.ndarray, std: float, mean: float = 0.0, per_channel
     params = {"std": np.array([std], np.float64), "mean": np.array([mean], np.float64),
               "key": np.array([int(key) & 0xFFFFFFFFFFFFFFFF], np.uint64)}
     return gaussian(t, image[None], params, None)[0]
+
+
+def maybe_outside_unit(x: np.ndarray) -> bool:
+    """Whether a float32 array may hold values outside [0, 1] or NaN/inf (no false negatives;
+    -0.0 is the one false positive). One vectorised pass."""
+    return bool(_compiled()["unit_suspects"](np.ascontiguousarray(x).reshape(-1)))
