@@ -62,7 +62,9 @@ class _Augment:
         out = dict(batch)
         errors = np.full(len(ids), "", dtype=object)
         if self.columns is not None:  # tabular: one row of features per record, vectorised
-            x = np.stack([np.asarray(batch[c], np.float64) for c in self.columns], axis=1)
+            common = np.result_type(*[np.asarray(batch[c]).dtype for c in self.columns])
+            work = common if common.kind == "f" else np.float64  # float columns keep their precision
+            x = np.stack([np.asarray(batch[c], work) for c in self.columns], axis=1)
             y, failures = self.pipeline.apply_rows(x, np.asarray(ids).astype(np.int64), epoch=self.epoch, errors="keep")
             for i, msg in failures:
                 errors[i] = f"row {int(ids[i])}: {msg}"
@@ -92,7 +94,7 @@ class _Augment:
 
 
 def augment(ds: Any, pipeline: Pipeline, *, field: str = "image", columns: Sequence[str] | None = None,
-            id_column: str = "row_id", epoch: int = 0, batch_size: int | None = 256, concurrency: int = 1,
+            id_column: str = "row_id", epoch: int = 0, batch_size: int | str | None = "auto", concurrency: int = 1,
             num_cpus: float = 1.0, base_dir: str | None = None, **ray_remote_args: Any) -> Any:
     """Map ``pipeline``'s sample stage over ``ds`` (see the module doc).
 
@@ -100,7 +102,9 @@ def augment(ds: Any, pipeline: Pipeline, *, field: str = "image", columns: Seque
     (``[]``/None with ``field="features"`` means every column but the id), every row keyed
     alone as in the DataLoader, in vectorised passes (``Pipeline.apply_rows``). ``concurrency``
     actors of ``num_cpus`` each; leave CPUs for the read tasks (all CPUs on actors can stall
-    the reads). Other keyword arguments go to ``map_batches`` (e.g. ``resources=``).
+    the reads). ``batch_size="auto"``: 65,536 rows for tables (vectorised, so large batches
+    pay off), 256 for images and audio. Other keyword arguments go to ``map_batches`` (e.g.
+    ``resources=``).
     """
     names = ds.schema().names
     if id_column not in names:
@@ -108,6 +112,8 @@ def augment(ds: Any, pipeline: Pipeline, *, field: str = "image", columns: Seque
         names = [*names, id_column]
     if field == "features" and not columns:
         columns = [c for c in names if c != id_column]
+    if batch_size == "auto":
+        batch_size = 65536 if columns else 256
     kwargs = dict(text=pipeline.dumps(), id_column=id_column, epoch=epoch, field=field, columns=columns, base_dir=base_dir)
     import ray
 

@@ -1,8 +1,14 @@
 import os
+import tempfile
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+
+# A fresh numba cache per test session (inherited by subprocesses, DataLoader workers and Ray
+# actors): numba's cache tracks a kernel's own file, not the Philox code it inlines, so a cache
+# from before an edit could run stale code. Compiling once per session keeps the tests honest.
+os.environ.setdefault("NUMBA_CACHE_DIR", tempfile.mkdtemp(prefix="augnoise-numba-"))
 
 # Deterministic everywhere: derandomized examples, no deadline (slow shared machines).
 settings.register_profile(
