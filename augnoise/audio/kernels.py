@@ -19,25 +19,26 @@ from .snr import GaussianSNR
 
 
 
-def _jit():
-    from . import _numba as m
+def _nb():
+    """The numba helpers (:mod:`augnoise.audio._numba`, compiled or loaded on first use)."""
+    from . import _numba
 
-    return m.mean_squares, m.stats, m.white
+    return _numba
 
 
 def mean_square(x: np.ndarray) -> np.ndarray:
     """Per-channel mean square of ``(B, C, N)``, accumulated in float64."""
-    return _jit()[0](np.ascontiguousarray(x))
+    return _nb().mean_squares(np.ascontiguousarray(x))
 
 
 def finite_peak(x: np.ndarray) -> tuple[int, float]:
     """``(count of NaN/inf values, peak |x| of the rest)`` of a float array, in one pass."""
-    return _jit()[1](np.ascontiguousarray(x).reshape(-1))
+    return _nb().stats(np.ascontiguousarray(x).reshape(-1))
 
 
 def white_noise(keys: np.ndarray, channels: int, n: int, dtype: Any = np.float32) -> np.ndarray:
     """``(B, C, N)`` standard normals, clip b from ``keys[b]``."""
-    z = _jit()[2](col(keys, np.uint64), channels * n, philox.gaussian_table()).reshape(-1, channels, n)
+    z = _nb().white(col(keys, np.uint64), channels * n, philox.gaussian_table()).reshape(-1, channels, n)
     return z if z.dtype == dtype else z.astype(dtype)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -35,6 +35,9 @@ from .pipeline import stage_problems
 from .registry import get_transform, load_builtins, prefix_for, suggest
 from .sections import SECTIONS, Section
 from .transform import Step
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .pipeline import Pipeline
 
 MAX_BYTES = 1 << 20
 MAX_NODES = 100_000

@@ -10,8 +10,6 @@ truncation bias) and saturated. CPU tensors reach these kernels as zero-copy vie
 """
 from __future__ import annotations
 
-import functools
-import math
 from typing import Any
 
 import numpy as np
@@ -28,23 +26,11 @@ INT_MAX = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
 CHUNK = philox.CHUNK
 
 
-def _compiled() -> dict:
+def _nb():
     """The numba kernels (:mod:`augnoise.image._numba`, compiled or loaded on first use)."""
-    from . import _numba as m
+    from . import _numba
 
-    return {
-        "unit_suspects": m.unit_suspects,
-        "gauss_int": m.gauss_int,
-        "gauss_int1": m.gauss_int1,
-        "gauss_float": m.gauss_float,
-        "gauss_float1": m.gauss_float1,
-        "salt_pepper": m.salt_pepper,
-        "salt_pepper1": m.salt_pepper1,
-        "shot": m.shot,
-        "shot1": m.shot1,
-        "speckle": m.speckle,
-        "speckle1": m.speckle1,
-    }
+    return _numba
 
 
 def _one(params: dict[str, Any], *names: str) -> bool:
@@ -94,7 +80,7 @@ def thresholds(p: Any) -> Any:
 
 @kernel(GaussianNoise, "numpy")
 def gaussian(t: GaussianNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
-    k = _compiled()
+    k = _nb()
     src, dst = _flat(x)
     group = _group(x, t.params.per_channel)
     table = philox.gaussian_table()
@@ -102,16 +88,16 @@ def gaussian(t: GaussianNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) 
     if src.shape[0] == 1 and _one(params, "std", "mean", "key"):
         scale, offset = gaussian_coefficients(params["std"], params["mean"], x.dtype)
         if integer:
-            k["gauss_int1"](src[0], dst[0], table, scale, offset, INT_MAX[x.dtype], np.uint64(params["key"]), group)
+            k.gauss_int1(src[0], dst[0], table, scale, offset, INT_MAX[x.dtype], np.uint64(params["key"]), group)
             return dst.reshape(x.shape)
-        suspect = k["gauss_float1"](src[0], dst[0], table, scale, offset, bool(t.params.clip), np.uint64(params["key"]),
+        suspect = k.gauss_float1(src[0], dst[0], table, scale, offset, bool(t.params.clip), np.uint64(params["key"]),
                                     group)
     else:
         scale, offset = gaussian_coefficients(col(params["std"]), col(params["mean"]), x.dtype)
         if integer:
-            k["gauss_int"](src, dst, table, scale, offset, INT_MAX[x.dtype], _keys(params), group)
+            k.gauss_int(src, dst, table, scale, offset, INT_MAX[x.dtype], _keys(params), group)
             return dst.reshape(x.shape)
-        suspect = k["gauss_float"](src, dst, table, scale, offset, bool(t.params.clip), _keys(params), group)
+        suspect = k.gauss_float(src, dst, table, scale, offset, bool(t.params.clip), _keys(params), group)
     if suspect:  # exact counts, only when a value may be outside [0, 1] (-0.0 is fine)
         finite = np.isfinite(src)
         bad = int(src.size - np.count_nonzero(finite))
@@ -125,43 +111,43 @@ def gaussian(t: GaussianNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) 
 
 @kernel(SaltAndPepper, "numpy")
 def salt_and_pepper(t: SaltAndPepper, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
-    k = _compiled()
+    k = _nb()
     src, dst = _flat(x)
     group = _group(x, t.params.per_channel)
     hi = float(INT_MAX.get(x.dtype, 1.0))
     if src.shape[0] == 1 and _one(params, "amount", "salt_ratio", "key"):
         amount = params["amount"]
-        k["salt_pepper1"](src[0], dst[0], np.uint64(thresholds(amount * params["salt_ratio"])),
+        k.salt_pepper1(src[0], dst[0], np.uint64(thresholds(amount * params["salt_ratio"])),
                           np.uint64(thresholds(amount)), np.uint64(params["key"]), group, hi)
     else:
         amount = col(params["amount"])
-        k["salt_pepper"](src, dst, thresholds(amount * col(params["salt_ratio"])), thresholds(amount), _keys(params),
+        k.salt_pepper(src, dst, thresholds(amount * col(params["salt_ratio"])), thresholds(amount), _keys(params),
                          group, hi)
     return dst.reshape(x.shape)
 
 
 @kernel(ShotNoise, "numpy")
 def shot_noise(t: ShotNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
-    k = _compiled()
+    k = _nb()
     src, dst = _flat(x)
     maxval = float(INT_MAX.get(x.dtype, 0))
     if src.shape[0] == 1 and _one(params, "photons", "key"):
-        k["shot1"](src[0], dst[0], params["photons"], np.uint64(params["key"]), maxval, bool(t.params.linear))
+        k.shot1(src[0], dst[0], params["photons"], np.uint64(params["key"]), maxval, bool(t.params.linear))
     else:
-        k["shot"](src, dst, col(params["photons"]), _keys(params), maxval, bool(t.params.linear))
+        k.shot(src, dst, col(params["photons"]), _keys(params), maxval, bool(t.params.linear))
     return dst.reshape(x.shape)
 
 
 @kernel(SpeckleNoise, "numpy")
 def speckle_noise(t: SpeckleNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
-    k = _compiled()
+    k = _nb()
     src, dst = _flat(x)
     group = _group(x, t.params.per_channel)
     maxval = float(INT_MAX.get(x.dtype, 0))
     if src.shape[0] == 1 and _one(params, "std", "key"):
-        k["speckle1"](src[0], dst[0], philox.gaussian_table(), params["std"], np.uint64(params["key"]), group, maxval)
+        k.speckle1(src[0], dst[0], philox.gaussian_table(), params["std"], np.uint64(params["key"]), group, maxval)
     else:
-        k["speckle"](src, dst, philox.gaussian_table(), col(params["std"]), _keys(params), group, maxval)
+        k.speckle(src, dst, philox.gaussian_table(), col(params["std"]), _keys(params), group, maxval)
     return dst.reshape(x.shape)
 
 
@@ -195,4 +181,4 @@ def gaussian_noise(image: np.ndarray, std: float, mean: float = 0.0, per_channel
 def maybe_outside_unit(x: np.ndarray) -> bool:
     """Whether a float32 array may hold values outside [0, 1] or NaN/inf (no false negatives;
     -0.0 is the one false positive). One vectorised pass."""
-    return bool(_compiled()["unit_suspects"](np.ascontiguousarray(x).reshape(-1)))
+    return bool(_nb().unit_suspects(np.ascontiguousarray(x).reshape(-1)))

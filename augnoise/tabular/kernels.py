@@ -13,7 +13,6 @@ bits); the bias of both is below 2**-24 for pools of at most 256 values.
 """
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 
@@ -22,16 +21,11 @@ from ..core import philox
 CHUNK = philox.CHUNK
 
 
-def _jit() -> dict:
-    from . import _numba as m
+def _nb():
+    """The numba kernels (:mod:`augnoise.tabular._numba`, compiled or loaded on first use)."""
+    from . import _numba
 
-    return {
-        "gaussian": m.gaussian,
-        "replace": m.replace,
-        "swap_table": m.swap_table,
-        "count_inf": m.count_inf,
-        "build_alias": m.build_alias,
-    }
+    return _numba
 
 
 def thresholds(p: np.ndarray) -> np.ndarray:
@@ -42,12 +36,12 @@ def thresholds(p: np.ndarray) -> np.ndarray:
 
 def count_inf(x: np.ndarray) -> int:
     """Number of +-inf values in a float array (one pass, no temporary)."""
-    return int(_jit()["count_inf"](np.ascontiguousarray(x).reshape(-1)))
+    return int(_nb().count_inf(np.ascontiguousarray(x).reshape(-1)))
 
 
 def alias_tables(values: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Flattened (offsets, values, prob, alias) of every column's weighted pool."""
-    build = _jit()["build_alias"]
+    build = _nb().build_alias
     off = np.cumsum([0] + [len(v) for v in values]).astype(np.int64)
     probs, aliases = [], []
     for c in counts:
@@ -74,7 +68,7 @@ def gaussian_noise(x: np.ndarray, scale: np.ndarray, std: np.ndarray, is_int: np
     b = x.shape[0]
     dt = x.dtype.type
     post = (std > 0) & (is_int | np.isfinite(lo) | np.isfinite(hi))
-    _jit()["gaussian"](x.reshape(b, -1), out.reshape(b, -1), philox.gaussian_table(), np.asarray(scale, np.float64),
+    _nb().gaussian(x.reshape(b, -1), out.reshape(b, -1), philox.gaussian_table(), np.asarray(scale, np.float64),
                        std.astype(dt), post, is_int.astype(np.bool_), lo.astype(dt), hi.astype(dt), _keys(keys))
     return out
 
@@ -93,10 +87,10 @@ def replace_cells(x: np.ndarray, p: np.ndarray, keys: np.ndarray, enabled: np.nd
             enabled.astype(np.bool_))
     if alias is not None:
         off, values, prob, al = alias
-        _jit()["replace"](*flat, 1, np.zeros(m, x.dtype), off, values.astype(x.dtype), prob, al)
+        _nb().replace(*flat, 1, np.zeros(m, x.dtype), off, values.astype(x.dtype), prob, al)
     else:
         assert const is not None
-        _jit()["replace"](*flat, 0, const.astype(x.dtype), np.zeros(m + 1, np.int64), np.zeros(1, x.dtype),
+        _nb().replace(*flat, 0, const.astype(x.dtype), np.zeros(m + 1, np.int64), np.zeros(1, x.dtype),
                           np.zeros(1), np.zeros(1, np.int64))
     return out, mask
 
@@ -106,6 +100,6 @@ def swap_within(x: np.ndarray, p: float, key: int, enabled: np.ndarray, width: i
     x = np.ascontiguousarray(x)
     out = np.empty_like(x)
     mask = np.empty(x.shape, np.bool_)
-    _jit()["swap_table"](x, out, mask, thresholds(p)[0], np.uint64(int(key) & 0xFFFFFFFFFFFFFFFF),
+    _nb().swap_table(x, out, mask, thresholds(p)[0], np.uint64(int(key) & 0xFFFFFFFFFFFFFFFF),
                          enabled.astype(np.bool_), int(width))
     return out, mask
