@@ -30,10 +30,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PIP) --no-deps torchattacks  # peer for bench adversarial; its torchvision requirement is unused and would pull CUDA torch
 	$(VENV)/bin/augnoise bench image
+	$(VENV)/bin/augnoise bench dispatch
+	$(VENV)/bin/augnoise bench batch
 	$(VENV)/bin/augnoise bench audio
 	$(VENV)/bin/augnoise bench tabular
 	$(VENV)/bin/augnoise bench loader
 	$(VENV)/bin/augnoise bench adversarial
+	$(VENV)/bin/augnoise bench ray
 
 clean:
 	rm -rf out .pytest_cache .hypothesis

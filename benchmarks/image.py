@@ -2,7 +2,7 @@
 
 uint8 HxWx3 at 256 and 512, one thread each, rounds interleaved so both see the same machine
 load; the median round is reported. augnoise is timed through a Pipeline, i.e. including the
-per-sample keyed generator (SeedSequence + Philox) that real use pays for. The same run also
+per-sample key derivation (Philox) that real use pays for. The same run also
 measures the std each library delivers on a mid-grey image (albumentations truncates).
 """
 from __future__ import annotations

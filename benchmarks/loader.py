@@ -100,7 +100,7 @@ def main(quick: bool = False) -> int:
     per_step = (times[6] - times[1]) / 5
     print()
     print(f"Dispatch overhead (1x1 image, so the kernels cost nothing): {per_step:.1f} us per step, plus "
-          f"{times[1] - per_step:.1f} us per sample (its keyed SeedSequence); a three-step pipeline pays "
+          f"{times[1] - per_step:.1f} us per sample (its key derivation); a three-step pipeline pays "
           f"{(times[1] - per_step) / 3 + per_step:.1f} us per step on average.")
     return 0
 

@@ -1,8 +1,14 @@
 import os
+import tempfile
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+
+# A fresh numba cache per test session (inherited by subprocesses, DataLoader workers and Ray
+# actors): numba's cache tracks a kernel's own file, not the Philox code it inlines, so a cache
+# from before an edit could run stale code. Compiling once per session keeps the tests honest.
+os.environ.setdefault("NUMBA_CACHE_DIR", tempfile.mkdtemp(prefix="augnoise-numba-"))
 
 # Deterministic everywhere: derandomized examples, no deadline (slow shared machines).
 settings.register_profile(
@@ -20,8 +26,8 @@ def grey_u8():
     return np.full((256, 256, 3), 128, np.uint8)
 
 
-def key_rng(*key: int) -> np.random.Generator:
-    """A fixed keyed generator for tests."""
-    from augnoise.core.rng import key_generator
+def run_step(step, sample, key: int = 0, seed: int = 1234, epoch: int = 0, sections=None):
+    """Run one step on one sample, keyed by index ``key`` (through a one-step pipeline)."""
+    import augnoise
 
-    return key_generator(1234, key)
+    return augnoise.Pipeline(sample=[step], seed=seed, sections=sections)(sample, index=key, epoch=epoch)

@@ -7,22 +7,25 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..core.rng import sample_randoms
-from ..torch import counter
+from ..core.keys import EVAL_STAGE, root_key
+from ..torch import philox
 from .kernels import attack, untouched
 
 
 def _keys(seed: int, batch: int, n: int, what: int, device: torch.device) -> torch.Tensor:
-    # keyed by (seed, evaluation, batch number, what): reproducible, independent per use
-    words = sample_randoms(seed, epoch=batch, index=what, n_steps=n, stage=7)
-    return torch.from_numpy(counter.to_int64([int(w.integers(0, 2**64, dtype=np.uint64)) for w in words])).to(device)
+    # keyed by (seed, evaluation stage, use, batch number, row): reproducible, independent per use
+    keys = []
+    for i in range(n):
+        w = root_key(seed, EVAL_STAGE, what, (batch << 32) | i)
+        keys.append(w[0] | w[1] << 32)
+    return philox.keys_tensor(np.array(keys, np.uint64), device)
 
 
 def pgd(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, steps: int, step_size: float,
         keys: torch.Tensor, lo: float, hi: float, loss_fn: Callable) -> torch.Tensor:
     """L-inf PGD with a uniform random start (Madry et al. 2018); model state untouched."""
     n = int(np.prod(x.shape[1:]))
-    start = (counter.uniform(keys, n) * 2 - 1).reshape(x.shape).to(x.device) * eps
+    start = (philox.unit(keys, n) * 2 - 1).reshape(x.shape).to(x.device) * eps
     adv = (x + start).clamp(lo, hi).detach()
     with untouched(model, x.device):
         for _ in range(steps):
@@ -68,7 +71,7 @@ def evaluate(model: torch.nn.Module, loader: Iterable[Any], *, eps: float = 8 / 
                 correct["fgsm"] += int((model(adv).argmax(1) == y).sum())
                 correct["pgd"] += int((model(adv_p).argmax(1) == y).sum())
                 for k, s in enumerate(noise_levels):
-                    z = counter.standard_normal(_keys(seed, b, nb, 2 + k, dev), n).reshape(x.shape).to(dev)
+                    z = philox.normals(_keys(seed, b, nb, 2 + k, dev), n).reshape(x.shape).to(dev)
                     correct[f"noise_{s:g}"] += int((model((x + s * z).clamp(lo, hi)).argmax(1) == y).sum())
     finally:
         model.train(was_training)

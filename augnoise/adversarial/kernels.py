@@ -10,10 +10,14 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..torch import counter
+from ..core.errors import InputError
+from ..core.kernels import col, kernel
+from ..torch import philox
+from .transforms import _Adversarial
 
 
 @contextlib.contextmanager
@@ -34,14 +38,13 @@ def untouched(model: torch.nn.Module, device: torch.device):
 
 
 def _sign_noise(keys: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    n = int(torch.tensor(shape[1:]).prod())
-    return torch.where(counter.uniform(keys, n) < 0.5, -1.0, 1.0).reshape(shape)
+    n = int(np.prod(shape[1:]))
+    return torch.where(philox.uniform32(keys, n) < 2**31, -1.0, 1.0).reshape(shape)
 
 
 def _uniform_noise(keys: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    n = int(torch.tensor(shape[1:]).prod())
-    # 16-bit uniforms in [0, 1) -> centred in [-1, 1)
-    return (counter.uniform(keys, n) * 2.0 - 1.0 + 1.0 / 65536.0).reshape(shape)
+    n = int(np.prod(shape[1:]))
+    return (philox.unit(keys, n) * 2.0 - 1.0).reshape(shape)  # uniform in (-1, 1)
 
 
 def attack(model: torch.nn.Module, x: torch.Tensor, targets: torch.Tensor, *, eps: torch.Tensor,
@@ -67,15 +70,24 @@ def attack(model: torch.nn.Module, x: torch.Tensor, targets: torch.Tensor, *, ep
     if settings["project"]:
         adv = torch.max(torch.min(adv, x0 + eps), x0 - eps)
     if noise_keys is not None:
-        n = int(torch.tensor(x0.shape[1:]).prod())
-        z = counter.standard_normal(noise_keys, n).reshape(x0.shape).to(x0.device)
+        n = int(np.prod(x0.shape[1:]))
+        z = philox.normals(noise_keys, n).reshape(x0.shape).to(device=x0.device, dtype=x0.dtype)
         adv = adv + noise_std * z
     return torch.max(torch.min(adv, hi), lo).detach()
 
 
-def run_step(t: Any, x: torch.Tensor, params: list[dict[str, Any]], ctx: dict[str, Any]) -> torch.Tensor:
+@kernel(_Adversarial, "torch")
+def adversarial(t: Any, x: torch.Tensor, params: dict[str, Any], ctx: Any) -> torch.Tensor:
+    """The batch-stage kernel of adversarial.FGSM and adversarial.FGSMNoise."""
+    try:
+        return run_step(t, x, params, ctx)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+
+
+def run_step(t: Any, x: torch.Tensor, params: dict[str, Any], ctx: Any) -> torch.Tensor:
     """Batch-stage entry: units, per-sample eps and keys, then :func:`attack`."""
-    model, targets = ctx.get("model"), ctx.get("targets")
+    model, targets = ctx.model, ctx.targets
     if model is None or targets is None:
         raise ValueError("needs the model and the targets: apply_batch(..., model=model, targets=y)")
     if not torch.is_floating_point(x):
@@ -85,8 +97,8 @@ def run_step(t: Any, x: torch.Tensor, params: list[dict[str, Any]], ctx: dict[st
     q = t.params
     shape = (x.shape[0],) + (1,) * (x.dim() - 1)
     dev = x.device
-    eps = torch.tensor([float(p["eps"]) for p in params], dtype=x.dtype, device=dev).reshape(shape)
-    noise_std = torch.tensor([float(p["noise_std"]) for p in params], dtype=x.dtype, device=dev).reshape(shape)
+    eps = torch.from_numpy(col(params["eps"])).to(device=dev, dtype=x.dtype).reshape(shape)
+    noise_std = torch.from_numpy(col(params["noise_std"])).to(device=dev, dtype=x.dtype).reshape(shape)
     lo = torch.tensor(q.valid_range[0], dtype=x.dtype, device=dev)
     hi = torch.tensor(q.valid_range[1], dtype=x.dtype, device=dev)
     if q.mean is not None:
@@ -100,9 +112,7 @@ def run_step(t: Any, x: torch.Tensor, params: list[dict[str, Any]], ctx: dict[st
         eps, noise_std = eps / std, noise_std / std
         lo, hi = (lo - mean) / std, (hi - mean) / std
     settings = t.settings()
-    init_keys = torch.from_numpy(counter.to_int64([p["key"] for p in params])).to(dev)
-    noise_keys = None
-    if any(float(p["noise_std"]) > 0 for p in params):
-        noise_keys = torch.from_numpy(counter.to_int64([p["key2"] for p in params])).to(dev)
+    init_keys = philox.keys_tensor(params["key"], dev)
+    noise_keys = philox.keys_tensor(params["key2"], dev) if (col(params["noise_std"]) > 0).any() else None
     return attack(model, x, targets, eps=eps, settings=settings, init_keys=init_keys, noise_keys=noise_keys,
-                  noise_std=noise_std, targeted=q.targeted, lo=lo, hi=hi, loss_fn=ctx.get("loss_fn"))
+                  noise_std=noise_std, targeted=q.targeted, lo=lo, hi=hi, loss_fn=ctx.loss_fn)

@@ -6,9 +6,9 @@ from typing import Any, Literal, Optional
 import numpy as np
 from pydantic import Field
 
-from ..core.errors import InputError, ParamError
+from ..core.errors import ParamError
 from ..core.params import BaseParams, RangeParam
-from ..core.transform import Transform
+from ..core.transform import Example, Transform
 
 #: variant presets: (alpha as a multiple of eps, init, init scale as a multiple of eps, project)
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -29,10 +29,25 @@ class AdversarialParams(BaseParams):
     channel_axis: int = Field(1, description="channel axis of the batch for mean/std (1 for NCHW)")
 
 
+def _example_sample() -> dict[str, Any]:
+    return {"image": np.linspace(0.2, 0.8, 16, dtype=np.float32).reshape(1, 4, 4)}
+
+
+def _example_context() -> dict[str, Any]:
+    """A fixed linear classifier on 1x4x4 inputs and six targets (no global RNG touched)."""
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.utils.skip_init(torch.nn.Linear, 16, 3))
+    w = np.random.default_rng(0).normal(size=(3, 16)).astype(np.float32)
+    with torch.no_grad():
+        net[1].weight.copy_(torch.from_numpy(w))
+        net[1].bias.zero_()
+    return {"model": net, "targets": torch.tensor([0, 1, 2, 0, 1, 2])}
+
+
 class _Adversarial(Transform):
     modality = "adversarial"
-    batch_capable = True
-    batch_draws = ("eps",)
+    default_field = "image"
     needs_model = True
     batch_only = "needs the model: it runs in the batch stage only (move it under batch:)"
 
@@ -49,9 +64,9 @@ class _Adversarial(Transform):
         if issues:
             raise ParamError(self.name, issues)
 
-    def __call__(self, sample: Any, rng: np.random.Generator, trace: list | None = None) -> Any:
-        raise InputError("adversarial steps need the model: they run in the batch stage only "
-                         "(pipeline.apply_batch(..., model=, targets=) or make_loader(..., model=, targets=))")
+    def draw(self, r: Any) -> dict[str, Any]:
+        noise = getattr(self.params, "noise_std", 0.0)
+        return {"eps": r.value(self.params.eps), "noise_std": r.value(noise), "key": r.key(), "key2": r.key()}
 
     def settings(self) -> dict[str, Any]:
         return {"alpha": 1.0, "init": "none", "init_scale": 0.0, "project": True, "noise_std": 0.0}
@@ -63,6 +78,10 @@ class FGSM(_Adversarial):
 
     name = "adversarial.FGSM"
     Params = AdversarialParams
+    examples = (
+        Example({"eps": [0.02, 0.1]}, _example_sample, context=_example_context),
+        Example({"eps": 0.05, "targeted": True, "p": 0.7}, _example_sample, context=_example_context, strong=False),
+    )
 
 
 class FGSMNoise(_Adversarial):
@@ -81,6 +100,11 @@ class FGSMNoise(_Adversarial):
     """
 
     name = "adversarial.FGSMNoise"
+    examples = (
+        Example({"eps": 0.05, "variant": "fgsm_rs", "noise_std": 0.01}, _example_sample, context=_example_context),
+        Example({"eps": [0.01, 0.05], "variant": "nfgsm", "p": 0.7}, _example_sample, context=_example_context),
+        Example({"eps": 0.05, "variant": "rfgsm", "mean": [0.5], "std": [0.25]}, _example_sample, context=_example_context),
+    )
 
     class Params(AdversarialParams):
         variant: Literal["seed", "rfgsm", "fgsm_rs", "nfgsm"] = Field("seed", description="preset: seed | rfgsm | fgsm_rs | nfgsm")

@@ -13,8 +13,12 @@ from pydantic.functional_validators import BeforeValidator
 
 from ..core.errors import InputError, ParamError
 from ..core.files import resolve_path
-from ..core.params import RangeParam, draw
-from .base import AudioParams, AudioTransform
+from ..core.kernels import col, kernel
+from ..core.params import RangeParam
+from ..core.philox import stream_words
+from ..core.transform import Example
+from .base import AudioParams, AudioTransform, example_audio
+from .checks import from_unit, to_unit
 from .kernels import mix_at_snr
 
 NOISE_SUFFIXES = {".wav", ".flac", ".ogg"}
@@ -116,22 +120,28 @@ def _resample(data: np.ndarray, src: int, dst: int) -> np.ndarray:
     return np.ascontiguousarray(data.T, dtype=np.float32)
 
 
-def _segment(entry: NoiseFile, n: int, rate: int, rng: np.random.Generator) -> np.ndarray:
+def _start(key: int, attempt: int, span: int) -> int:
+    """A uniform start in [0, span) for ``attempt``: a 64-bit word pair of stream 1 of the key."""
+    hi, lo = stream_words(key, 2 * attempt, 2, stream=1)
+    return ((hi << 32 | lo) * span) >> 64
+
+
+def _segment(entry: NoiseFile, n: int, rate: int, key: int, attempt: int) -> np.ndarray:
     """``n`` frames of noise at ``rate``: a random crop, or the file looped from a random start."""
     if entry.frames / entry.sample_rate <= CACHE_SECONDS:
         data = _decoded(entry, rate)
         m = data.shape[1]
         if m >= n:
-            start = int(rng.integers(0, m - n + 1))
+            start = _start(key, attempt, m - n + 1)
             return data[:, start : start + n]
         loop = _looped(entry, rate)
-        start = int(rng.integers(0, loop.shape[1]))
+        start = _start(key, attempt, loop.shape[1])
         return loop[:, (start + np.arange(n)) % loop.shape[1]]
     import soundfile as sf
 
     need = int(np.ceil(n * entry.sample_rate / rate)) + 64  # a margin for the resampler
     need = min(need, entry.frames)
-    start = int(rng.integers(0, entry.frames - need + 1))
+    start = _start(key, attempt, entry.frames - need + 1)
     with sf.SoundFile(entry.path) as fh:  # read only the needed part of a long file
         fh.seek(start)
         data = fh.read(need, dtype="float32", always_2d=True)
@@ -171,20 +181,58 @@ class BackgroundNoise(AudioTransform):
         except ValueError as err:
             raise ParamError(self.name, [("paths", str(err))]) from None
 
-    def make_params(self, data: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
-        i = int(rng.integers(len(self.files)))
-        return {"snr_db": draw(self.params.snr_db, rng), "file": Path(self.files[i].path).name, "index": i}
+    def draw(self, r: Any) -> dict[str, Any]:
+        index = r.integers(len(self.files))
+        names = np.array([Path(f.path).name for f in self.files])
+        return {"snr_db": r.value(self.params.snr_db), "index": index, "file": names[index], "key": r.key()}
 
-    def process(self, x: np.ndarray, params: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
-        entry = self.files[params["index"]]
-        for _ in range(SEGMENT_TRIES):
-            seg = _segment(entry, x.shape[1], params["sample_rate"], rng)
+    def noise_for(self, entry: NoiseFile, n: int, channels: int, rate: int, key: int) -> np.ndarray:
+        """``(channels, n)`` noise from ``entry`` for one clip: a non-silent segment mapped to
+        the clip's channels."""
+        for attempt in range(SEGMENT_TRIES):
+            seg = _segment(entry, n, rate, key, attempt)
             if np.any(seg):
                 break
         else:
             raise InputError(f"{SEGMENT_TRIES} random segments of {entry.path!r} were all silent")
-        c = x.shape[0]
-        if seg.shape[0] != c:
+        if seg.shape[0] != channels:
             seg = seg.mean(axis=0, keepdims=True) if seg.shape[0] != 1 else seg
-            seg = np.broadcast_to(seg, (c, seg.shape[1]))
-        return mix_at_snr(x, seg, params["snr_db"], self.params.per_channel)
+            seg = np.broadcast_to(seg, (channels, seg.shape[1]))
+        return seg
+
+
+def _example_params() -> dict[str, Any]:
+    """A noise folder for the conformance harness: two short generated recordings."""
+    folder = _example_folder()
+    return {"paths": str(folder), "snr_db": [5, 15]}
+
+
+@functools.lru_cache(maxsize=1)
+def _example_folder() -> Path:
+    import tempfile
+
+    import soundfile as sf
+
+    from ..core.philox import standard_normal
+
+    folder = Path(tempfile.mkdtemp(prefix="augnoise-example-noise-"))
+    sf.write(str(folder / "hiss.wav"), 0.1 * standard_normal(3000, 1), 8000, subtype="FLOAT")
+    sf.write(str(folder / "hum.flac"), 0.2 * np.sin(np.arange(500) / 8000 * 2 * np.pi * 60), 16000)
+    return folder
+
+
+BackgroundNoise.examples = (
+    Example(_example_params, example_audio(np.float32, n=1200, rate=8000)),
+    Example(lambda: {**_example_params(), "per_channel": False}, example_audio(np.int16, channels=2, n=700, rate=8000)),
+)
+
+
+@kernel(BackgroundNoise, "numpy")
+def background(t: BackgroundNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
+    u = to_unit(x)
+    b, c, n = u.shape
+    rates = col(params["sample_rate"], np.int64)
+    rates = np.broadcast_to(rates, (b,)) if rates.size == 1 else rates
+    index, keys = col(params["index"], np.int64), col(params["key"], np.uint64)
+    z = np.stack([t.noise_for(t.files[int(index[i])], n, c, int(rates[i]), int(keys[i])) for i in range(b)])
+    return from_unit(mix_at_snr(u, z, col(params["snr_db"]), t.params.per_channel), x, t.params.clip)

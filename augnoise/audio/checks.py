@@ -1,8 +1,9 @@
 """Audio inputs: validation and the PCM <-> [-1, 1] float scale.
 
-Audio is channels-first ``(C, N)`` or mono ``(N,)``; float32 in [-1, 1], or int16 / int32 PCM
-(full scale 2**15 / 2**31). Noise is computed on the [-1, 1] scale (float64 for int32, whose
-31 bits float32 cannot hold) and integer output is rounded half to even and saturated.
+Audio is channels-first ``(C, N)`` or mono ``(N,)``; in a batch ``(B, C, N)`` or ``(B, N)``.
+float32 in [-1, 1], or int16 / int32 PCM (full scale 2**15 / 2**31). Noise is computed on the
+[-1, 1] scale (float64 for int32, whose 31 bits float32 cannot hold) and integer output is
+rounded half to even and saturated.
 """
 from __future__ import annotations
 
@@ -10,32 +11,48 @@ from typing import Any
 
 import numpy as np
 
+from ..core.arrays import adapter_for
 from ..core.errors import InputError
 
-AUDIO_DTYPES = (np.dtype(np.float32), np.dtype(np.int16), np.dtype(np.int32))
-FULL_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}
+AUDIO_DTYPES = ("float32", "int16", "int32")
+FULL_SCALE = {"int16": 2.0**15, "int32": 2.0**31}
 
 
-def check_audio(x: Any) -> np.ndarray:
+_NP_NAMES = {np.dtype(d): d for d in ("float32", "int16", "int32")}
+
+
+def dtype_name(x: Any) -> str:
+    name = _NP_NAMES.get(x.dtype) if isinstance(x, np.ndarray) else None
+    return name or str(x.dtype).replace("torch.", "")
+
+
+def check_audio(x: Any, batched: bool = False) -> Any:
     """Check shape, dtype, emptiness and finiteness; return ``x`` unchanged."""
-    if not isinstance(x, np.ndarray):
+    if not isinstance(x, np.ndarray) and not (batched and adapter_for(x) is not None):
         raise InputError(f"audio must be a numpy array, got {type(x).__name__}")
-    if x.dtype not in AUDIO_DTYPES:
-        hint = " (convert with .astype(np.float32))" if x.dtype.kind == "f" else ""
-        raise InputError(f"audio dtype must be float32, int16 or int32, got {x.dtype}{hint}")
-    if x.ndim not in (1, 2):
-        raise InputError(f"audio must be (N,) mono or (C, N) channels-first, got shape {x.shape}")
-    if x.size == 0:
-        raise InputError(f"audio is empty (shape {x.shape})")
-    if x.ndim == 2 and x.shape[0] > x.shape[1]:
+    name = dtype_name(x)
+    if name not in AUDIO_DTYPES:
+        hint = " (convert with .astype(np.float32))" if "float" in name else ""
+        raise InputError(f"audio dtype must be float32, int16 or int32, got {name}{hint}")
+    shape = tuple(x.shape[1:]) if batched else tuple(x.shape)
+    if len(shape) not in (1, 2):
+        what = "batch-stage audio must be (B, N) or (B, C, N)" if batched else "audio must be (N,) mono or (C, N) channels-first"
+        raise InputError(f"{what}, got shape {tuple(x.shape)}")
+    if 0 in shape:
+        raise InputError(f"audio is empty (shape {tuple(x.shape)})")
+    if len(shape) == 2 and shape[0] > shape[1]:
         raise InputError(
-            f"audio has more channels ({x.shape[0]}) than samples ({x.shape[1]}): audio is channels-first "
+            f"audio has more channels ({shape[0]}) than samples ({shape[1]}): audio is channels-first "
             f"(C, N); transpose an (N, C) array with .T"
         )
-    if x.dtype.kind == "f":
-        from .kernels import finite_peak
+    if "float" in name:
+        if isinstance(x, np.ndarray):
+            from .kernels import finite_peak
 
-        bad, peak = finite_peak(x)
+            bad, peak = finite_peak(x)
+        else:
+            bad, lo, hi = adapter_for(x).finite_range(x)
+            peak = max(abs(lo), abs(hi))
         if bad:
             raise InputError(f"audio holds {bad} NaN or inf value(s)")
         if peak > 1.0:
@@ -44,27 +61,29 @@ def check_audio(x: Any) -> np.ndarray:
 
 
 def to_unit(x: np.ndarray) -> np.ndarray:
-    """2-D ``(C, N)`` float array on the [-1, 1] scale (float32; float64 for int32). For
-    float32 input this is a view: kernels must not write into it."""
-    x2 = x.reshape(1, -1) if x.ndim == 1 else x
-    scale = FULL_SCALE.get(x.dtype)
+    """A batch ``(B, N)`` / ``(B, C, N)`` as ``(B, C, N)`` floats on the [-1, 1] scale (float32;
+    float64 for int32). For float32 input this is a view: kernels must not write into it."""
+    x3 = x.reshape(x.shape[0], 1, x.shape[1]) if x.ndim == 2 else x
+    scale = FULL_SCALE.get(x.dtype.name)
     if scale is None:
-        return x2
+        return x3
     work = np.float64 if x.dtype == np.int32 else np.float32
-    return x2.astype(work) * work(1.0 / scale)
+    return x3.astype(work) * work(1.0 / scale)
 
 
 def from_unit(y: np.ndarray, like: np.ndarray, clip: bool | str = True) -> np.ndarray:
-    """Back to ``like``'s dtype and shape. ``clip``: True clips to [-1, 1]; "rescale" scales the
-    whole clip down by its peak when that exceeds 1 (every channel's SNR is kept); False leaves
+    """Back to ``like``'s dtype and shape. ``clip``: True clips to [-1, 1]; "rescale" scales
+    each clip down by its peak when that exceeds 1 (every channel's SNR is kept); False leaves
     float values as they are. Integer output always saturates."""
     if clip == "rescale":
-        peak = float(np.abs(y).max())
-        if peak > 1.0:
-            y = y * y.dtype.type(1.0 / peak)
+        peak = np.abs(y).reshape(y.shape[0], -1).max(axis=1)
+        over = peak > 1.0
+        if over.any():
+            y = y.copy() if not y.flags.writeable else y
+            y[over] *= (1.0 / peak[over]).astype(y.dtype)[:, None, None]
     elif clip:
         np.clip(y, -1.0, 1.0, out=y)
-    scale = FULL_SCALE.get(like.dtype)
+    scale = FULL_SCALE.get(like.dtype.name)
     if scale is not None:
         info = np.iinfo(like.dtype)
         y = np.clip(np.rint(y * scale), info.min, info.max).astype(like.dtype)

@@ -7,10 +7,12 @@ import numpy as np
 from pydantic import Field, WithJsonSchema
 from pydantic.functional_validators import BeforeValidator
 
-from ..core.params import RangeParam, draw
-from .base import AudioParams, AudioTransform
-from .kernels import COLORS, color_noise, mix_at_snr
+from ..core.params import RangeParam
+from ..core.transform import Example
+from .base import AudioParams, AudioTransform, example_audio
 
+#: spectral exponent b of each named colour: power spectral density ~ 1 / f**b
+COLORS = {"white": 0.0, "pink": 1.0, "brown": 2.0, "blue": -1.0, "violet": -2.0}
 
 
 def _check_color(v: Any) -> Any:
@@ -49,9 +51,11 @@ class ColorNoise(AudioTransform):
         c = self.params.color
         return COLORS[c] if isinstance(c, str) else float(c)
 
-    def make_params(self, data: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
-        return {"snr_db": draw(self.params.snr_db, rng), "key": self.key(rng)}
+    examples = (
+        Example({"snr_db": 10}, example_audio(np.float32, n=500)),
+        Example({"snr_db": [5, 15], "color": "brown", "per_channel": False}, example_audio(np.int16, channels=2)),
+        Example({"snr_db": 10, "color": -1.5}, example_audio(np.float32, channels=2, n=301)),
+    )
 
-    def process(self, x: np.ndarray, params: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
-        z = color_noise(x.shape[0], x.shape[1], self.exponent, params["key"])
-        return mix_at_snr(x, z, params["snr_db"], self.params.per_channel)
+    def draw(self, r: Any) -> dict[str, Any]:
+        return {"snr_db": r.value(self.params.snr_db), "key": r.key()}

@@ -6,9 +6,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from ..core.params import RangeParam, draw
-from .base import AudioParams, AudioTransform
-from .kernels import white_noise
+from ..core.params import RangeParam
+from ..core.transform import Example
+from .base import AudioParams, AudioTransform, example_audio
 
 
 class GaussianNoise(AudioTransform):
@@ -17,15 +17,15 @@ class GaussianNoise(AudioTransform):
     the signal use ``audio.GaussianSNR``."""
 
     name = "audio.GaussianNoise"
-    batch_capable = True
-    batch_draws = ("std",)
 
     class Params(AudioParams):
         std: RangeParam(ge=0, le=1, unit="fraction of full scale") = Field(0.01, description="noise std on the [-1, 1] scale")
 
-    def make_params(self, data: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
-        return {"std": draw(self.params.std, rng), "key": self.key(rng)}
+    examples = (
+        Example({"std": 0.05}, example_audio(np.float32)),
+        Example({"std": [0.01, 0.1], "clip": "rescale"}, example_audio(np.int16, channels=2)),
+        Example({"std": 0.02, "p": 0.6}, example_audio(np.int32, channels=3)),
+    )
 
-    def process(self, x: np.ndarray, params: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
-        z = white_noise(x.shape[0], x.shape[1], params["key"], x.dtype)
-        return x + x.dtype.type(params["std"]) * z
+    def draw(self, r: Any) -> dict[str, Any]:
+        return {"std": r.value(self.params.std), "key": r.key()}

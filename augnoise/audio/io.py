@@ -67,7 +67,7 @@ def spectrogram_png(path: str | os.PathLike[str], clips: list[np.ndarray], title
 
     specs = []
     for clip in clips:
-        x = to_unit(clip)[0].astype(np.float64)
+        x = to_unit(clip[None])[0, 0].astype(np.float64)
         nper = int(min(512, max(16, 2 ** int(np.log2(max(x.size, 16))) // 4)))
         f, t, s = spectrogram(x, fs=sample_rate, nperseg=min(nper, x.size), noverlap=None, scaling="spectrum")
         specs.append((f, t, 10 * np.log10(s + 1e-12)))

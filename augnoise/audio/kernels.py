@@ -1,83 +1,73 @@
-"""Pure audio-noise kernels on ``(C, N)`` float arrays on the [-1, 1] scale."""
+"""numpy kernels of the audio transforms, on batches ``(B, C, N)`` on the [-1, 1] scale.
+
+Noise comes from each clip's 64-bit kernel key (Philox normals at positions ``c * N + n``);
+SNR mixing scales the drawn noise so the measured SNR is exact, per channel by default.
+"""
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 
-from ..core.fastnormal import standard_normal
+from ..core import philox
+from ..core.kernels import col, kernel
+from .checks import from_unit, to_unit
+from .color import COLORS, ColorNoise  # noqa: F401  (COLORS re-exported)
+from .gaussian import GaussianNoise
+from .snr import GaussianSNR
 
-#: spectral exponent b of each named colour: power spectral density ~ 1 / f**b
-COLORS = {"white": 0.0, "pink": 1.0, "brown": 2.0, "blue": -1.0, "violet": -2.0}
 
 
-@functools.lru_cache(maxsize=1)
-def _jit():
-    import numba as nb
+def _nb():
+    """The numba helpers (:mod:`augnoise.audio._numba`, compiled or loaded on first use)."""
+    from . import _numba
 
-    @nb.njit(cache=True, nogil=True, boundscheck=False, fastmath={"reassoc", "contract"})
-    def mean_squares(x):
-        c, n = x.shape
-        out = np.empty(c, np.float64)
-        for i in range(c):
-            acc = 0.0
-            for j in range(n):
-                v = np.float64(x[i, j])
-                acc += v * v
-            out[i] = acc / n
-        return out
-
-    @nb.njit(cache=True, nogil=True, boundscheck=False)
-    def stats(x):
-        # (number of NaN/inf values, peak |x| over the finite ones), one pass
-        bad = 0
-        peak = 0.0
-        for v in x:
-            if v - v != 0.0:
-                bad += 1
-            elif abs(v) > peak:
-                peak = abs(v)
-        return bad, peak
-
-    return mean_squares, stats
+    return _numba
 
 
 def mean_square(x: np.ndarray) -> np.ndarray:
-    """Per-channel mean square of ``(C, N)``, accumulated in float64."""
-    return _jit()[0](np.ascontiguousarray(x))
+    """Per-channel mean square of ``(B, C, N)``, accumulated in float64."""
+    return _nb().mean_squares(np.ascontiguousarray(x))
 
 
 def finite_peak(x: np.ndarray) -> tuple[int, float]:
     """``(count of NaN/inf values, peak |x| of the rest)`` of a float array, in one pass."""
-    return _jit()[1](np.ascontiguousarray(x).reshape(-1))
+    return _nb().stats(np.ascontiguousarray(x).reshape(-1))
 
 
-def snr_gains(signal_ms: np.ndarray, noise_ms: np.ndarray, snr_db: float, per_channel: bool = True) -> np.ndarray:
-    """Per-channel gains that put noise at ``snr_db`` below the signal, by RMS.
+def white_noise(keys: np.ndarray, channels: int, n: int, dtype: Any = np.float32) -> np.ndarray:
+    """``(B, C, N)`` standard normals, clip b from ``keys[b]``."""
+    z = _nb().white(col(keys, np.uint64), channels * n, philox.gaussian_table()).reshape(-1, channels, n)
+    return z if z.dtype == dtype else z.astype(dtype)
+
+
+def snr_gains(signal_ms: Any, noise_ms: Any, snr_db: Any, per_channel: bool = True) -> Any:
+    """Per-channel gains ``(B, C)`` that put noise at ``snr_db`` (one value per clip) below
+    the signal, by RMS. numpy or torch arrays alike (the torch kernels share it).
 
     With ``per_channel`` every channel gets its own gain, so the SNR holds on each channel.
-    Otherwise one gain for all channels from the mean power over channels. A silent channel
-    (or silent noise) gets gain 0: it is left as it is, never NaN or inf.
+    Otherwise one gain per clip from the mean power over its channels. A silent channel (or
+    silent noise) gets gain 0: it is left as it is, never NaN or inf.
     """
     if not per_channel:
-        signal_ms = np.full_like(signal_ms, signal_ms.mean())
-        noise_ms = np.full_like(noise_ms, noise_ms.mean())
+        signal_ms, noise_ms = _channel_mean(signal_ms), _channel_mean(noise_ms)
     ok = (signal_ms > 0) & (noise_ms > 0)
-    ratio = np.divide(signal_ms, noise_ms, out=np.zeros_like(signal_ms), where=ok)
-    return np.sqrt(ratio) * 10.0 ** (-snr_db / 20.0)
+    ratio = signal_ms / (noise_ms * ok + ~ok) * ok
+    return ratio ** 0.5 * (10.0 ** (-snr_db / 20.0))[:, None]
 
 
-def mix_at_snr(x: np.ndarray, noise: np.ndarray, snr_db: float, per_channel: bool = True) -> np.ndarray:
-    """``x + g * noise`` with gains from :func:`snr_gains`: the SNR measured on the result is
-    exactly ``snr_db`` (per channel when ``per_channel``), whatever the noise's own level."""
-    g = snr_gains(mean_square(x), mean_square(noise), snr_db, per_channel).astype(x.dtype)
-    return x + g[:, None] * noise.astype(x.dtype, copy=False)
+def _channel_mean(v: Any) -> Any:
+    """The mean over channels, broadcast back to ``(B, C)`` (numpy or torch)."""
+    m = v.mean(1, keepdims=True) if isinstance(v, np.ndarray) else v.mean(1, keepdim=True)
+    return m + 0 * v
 
 
-def white_noise(channels: int, n: int, key: int, dtype: np.dtype = np.float32) -> np.ndarray:
-    """``(C, N)`` standard-normal noise, a pure function of ``key``."""
-    z = standard_normal((channels, n), key)
-    return z if z.dtype == dtype else z.astype(dtype)
+def mix_at_snr(x: np.ndarray, noise: np.ndarray, snr_db: np.ndarray, per_channel: bool = True) -> np.ndarray:
+    """``x + g * noise`` (both ``(B, C, N)``) with gains from :func:`snr_gains`: the SNR
+    measured on the result is exactly ``snr_db[b]`` (per channel when ``per_channel``)."""
+    g = snr_gains(mean_square(x), mean_square(noise), np.asarray(snr_db, np.float64), per_channel).astype(x.dtype)
+    return x + g[:, :, None] * noise.astype(x.dtype, copy=False)
 
 
 @functools.lru_cache(maxsize=32)
@@ -100,12 +90,39 @@ def color_noise(channels: int, n: int, exponent: float, key: int) -> np.ndarray:
     Clips shorter than 2 samples have no spectrum to shape and get white noise.
     """
     if n < 2 or exponent == 0.0:
-        return white_noise(channels, n, key)
+        return white_noise(np.array([key], np.uint64), channels, n)[0]
     from scipy import fft
 
     m = fft.next_fast_len(n, real=True)
     bins = m // 2 + 1
-    spec = standard_normal((channels, 2 * bins), key).view(np.complex64)
+    spec = philox.standard_normal((channels, 2 * bins), key).view(np.complex64)
     spec *= _color_weights(bins, float(exponent))
     out = fft.irfft(spec, n=m, axis=1, workers=1)[:, :n]
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _clip_mode(t: Any) -> Any:
+    return t.params.clip
+
+
+@kernel(GaussianNoise, "numpy")
+def gaussian(t: GaussianNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
+    u = to_unit(x)
+    z = white_noise(params["key"], u.shape[1], u.shape[2], u.dtype)
+    y = u + col(params["std"]).astype(u.dtype)[:, None, None] * z
+    return from_unit(y, x, _clip_mode(t))
+
+
+@kernel(GaussianSNR, "numpy")
+def gaussian_snr(t: GaussianSNR, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
+    u = to_unit(x)
+    z = white_noise(params["key"], u.shape[1], u.shape[2], u.dtype)
+    return from_unit(mix_at_snr(u, z, col(params["snr_db"]), t.params.per_channel), x, _clip_mode(t))
+
+
+@kernel(ColorNoise, "numpy")
+def colored(t: ColorNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
+    u = to_unit(x)
+    keys = col(params["key"], np.uint64)
+    z = np.stack([color_noise(u.shape[1], u.shape[2], t.exponent, int(k)) for k in keys])
+    return from_unit(mix_at_snr(u, z, col(params["snr_db"]), t.params.per_channel), x, _clip_mode(t))

@@ -6,9 +6,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from ..core.params import RangeParam, draw
-from .base import AudioParams, AudioTransform
-from .kernels import mix_at_snr, white_noise
+from ..core.params import RangeParam
+from ..core.transform import Example
+from .base import AudioParams, AudioTransform, example_audio
 
 
 class GaussianSNR(AudioTransform):
@@ -18,20 +18,20 @@ class GaussianSNR(AudioTransform):
     on every channel (``per_channel: true``): a stereo file with a quiet channel gets the same
     SNR on both. ``per_channel: false`` uses the RMS over all channels (one noise level).
     A silent channel stays silent (SNR is undefined there; no NaN, no inf). Peaks above full
-    scale follow ``clip``; clipping, when it happens, lowers the measured SNR.
+    scale follow ``clip``.
     """
 
     name = "audio.GaussianSNR"
-    batch_capable = True
-    batch_draws = ("snr_db",)
 
     class Params(AudioParams):
         snr_db: RangeParam(ge=-40, le=120, unit="dB") = Field([10.0, 30.0], description="signal-to-noise ratio in dB (RMS)")
         per_channel: bool = Field(True, description="hold the SNR on each channel (false: over all channels)")
 
-    def make_params(self, data: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
-        return {"snr_db": draw(self.params.snr_db, rng), "key": self.key(rng)}
+    examples = (
+        Example({"snr_db": 10}, example_audio(np.float32, channels=2)),
+        Example({"snr_db": [0, 20], "per_channel": False}, example_audio(np.int16, channels=2)),
+        Example({"snr_db": 5, "clip": False}, example_audio(np.float32)),
+    )
 
-    def process(self, x: np.ndarray, params: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
-        z = white_noise(x.shape[0], x.shape[1], params["key"], x.dtype)
-        return mix_at_snr(x, z, params["snr_db"], self.params.per_channel)
+    def draw(self, r: Any) -> dict[str, Any]:
+        return {"snr_db": r.value(self.params.snr_db), "key": r.key()}

@@ -49,11 +49,11 @@ def _kind(path: Path) -> str | None:
 
 def pipeline_kinds(pipeline: Pipeline) -> set[str]:
     """File kinds a pipeline handles, from the modalities of its steps."""
-    from ..core.pipeline import _walk
+    from ..core.pipeline import walk
 
     kinds = set()
-    for step in _walk(pipeline.sample):
-        if getattr(step, "transforms", None) is not None:
+    for step in walk(pipeline.sample):
+        if step.children():
             continue
         modality = getattr(step, "modality", "image")  # albumentations steps are image steps
         kinds.add({"image": "image", "audio": "audio", "tabular": "csv"}.get(modality, modality))
@@ -85,7 +85,7 @@ _PIPELINE: Pipeline | None = None
 def _init(pipeline_path: str, seed: int | None) -> None:
     global _PIPELINE
     p = load(pipeline_path)
-    _PIPELINE = Pipeline(sample=p.sample, batch=p.batch, seed=seed, tabular=p._tabular) if seed is not None else p
+    _PIPELINE = p.with_seed(seed) if seed is not None else p
 
 
 def run_task(task: Task) -> tuple[str, str]:
@@ -113,7 +113,7 @@ def run_task(task: Task) -> tuple[str, str]:
                 out = pipe({"features": table.x}, index=index, epoch=epoch)["features"]
             finally:
                 if fitted_here:
-                    pipe.tabular.fitted = None  # the next file fits on itself again
+                    pipe.section("tabular").fitted = None  # the next file fits on itself again
             write_csv(task.target, table, out)
     except AugnoiseError as err:
         msg = str(err)

@@ -10,11 +10,10 @@ from __future__ import annotations
 import io
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..core.errors import AugnoiseError, InputError
+from ..core.errors import InputError
 from ..core.files import atomic_write
 from ..core.pipeline import Pipeline
 
@@ -65,14 +64,10 @@ class Table:
 
 
 def augment_local(pipeline: Pipeline, x: np.ndarray, epoch: int) -> tuple[np.ndarray, list[str]]:
-    y = x.copy()
-    errors = []
-    for r in range(len(x)):
-        try:
-            y[r] = pipeline({"features": x[r]}, index=r, epoch=epoch)["features"]
-        except AugnoiseError as err:
-            errors.append(f"row {r}: {err}")
-    return y, errors
+    """Every row keyed alone by its row number, in vectorised passes (``apply_rows``); a row
+    that fails keeps its values and is reported."""
+    y, failures = pipeline.apply_rows(x, np.arange(len(x)), epoch=epoch, errors="keep")
+    return y, [f"row {r}: {msg}" for r, msg in failures]
 
 
 def augment_ray(pipeline: Pipeline, table: Table, epoch: int, concurrency: int, batch_size: int = 1024,

@@ -7,7 +7,8 @@ from typing import Any
 
 from ..core.compose import COMPOSITES
 from ..core.errors import ConfigError, Problem
-from ..core.registry import ALBU_PREFIX, get_transform, suggest, transform_names
+from ..core.sections import SECTIONS
+from ..core.registry import PREFIXES, get_transform, prefix_for, suggest, transform_names
 
 
 def cmd_list(modality: str | None) -> int:
@@ -21,7 +22,8 @@ def cmd_list(modality: str | None) -> int:
     if not modality:
         for n, c in sorted(COMPOSITES.items()):
             print(f"{n:<{width}}  {(c.__doc__ or '').strip().splitlines()[0]}")
-        print(f"{'albumentations.<Name>':<{width}}  any albumentations transform, seeded from augnoise's keys")
+        for prefix, res in sorted(PREFIXES.items()):
+            print(f"{prefix + '<Name>':<{width}}  {res.describe}")
     return 0
 
 
@@ -68,20 +70,14 @@ def cmd_show(name: str) -> int:
     if name in COMPOSITES:
         cls = COMPOSITES[name]
         print(f"{name}\n\n{(cls.__doc__ or '').strip()}\n")
-        print("parameters: transforms (list of steps), " + ", ".join(cls.options))
-        return 0
-    if name.startswith(ALBU_PREFIX):
-        from ..core.registry import albumentations_class, albumentations_suggest
-
+        rows = _param_rows(cls.Params)
+    elif (res := prefix_for(name)) is not None and res.show is not None:
         try:
-            cls = albumentations_class(name)
+            print(res.show(name))
         except KeyError:
-            print(f"albumentations has no transform {name[len(ALBU_PREFIX):]!r}{albumentations_suggest(name)}", file=sys.stderr)
+            print(f"{res.prefix.rstrip('.')} has no transform {name[len(res.prefix):]!r}{res.suggest(name)}", file=sys.stderr)
             return 2
-        doc = (cls.__doc__ or "").strip().split("\n\n")[0]
-        print(f"{name} (albumentations)\n\n{doc}\n")
-        rows = [r for r in _param_rows(cls.InitSchema) if r[0] != "strict"]
-        rows.append(("field", "string", '"image"', "sample field the step acts on"))
+        return 0
     else:
         try:
             cls = get_transform(name)
@@ -90,11 +86,14 @@ def cmd_show(name: str) -> int:
             return 2
         print(f"{name}  [{cls.modality}]\n\n{(cls.__doc__ or '').strip()}\n")
         rows = _param_rows(cls.Params)
-    print("parameters:")
-    w = [max(len(r[i]) for r in rows) for i in range(3)]
-    for r in rows:
-        print(f"  {r[0]:<{w[0]}}  {r[1]:<{w[1]}}  default {r[2]:<{w[2]}}  {r[3]}")
+    print(param_table(rows))
     return 0
+
+
+def param_table(rows: list[tuple[str, str, str, str]]) -> str:
+    """The ``parameters:`` block of ``augnoise show``."""
+    w = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "parameters:\n" + "\n".join(f"  {r[0]:<{w[0]}}  {r[1]:<{w[1]}}  default {r[2]:<{w[2]}}  {r[3]}" for r in rows)
 
 
 def cmd_validate(files: list[str]) -> int:
@@ -130,31 +129,29 @@ def file_schema() -> dict[str, Any]:
         }
         step_refs.append({"$ref": f"#/$defs/{name}"})
     for name, cls in sorted(COMPOSITES.items()):
-        props: dict[str, Any] = {"transforms": {"type": "array", "items": {"$ref": "#/$defs/step"}, "minItems": 1}}
-        for opt in cls.options:
-            props[opt] = {
-                "p": {"type": "number", "minimum": 0, "maximum": 1},
-                "weights": {"type": "array", "items": {"type": "number", "minimum": 0}},
-                "n": {"anyOf": [{"type": "integer", "minimum": 0},
-                                {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2}]},
-            }[opt]
+        s = cls.Params.model_json_schema()
+        s.pop("title", None)
+        s["additionalProperties"] = False
+        s["properties"]["transforms"]["items"] = {"$ref": "#/$defs/step"}
         defs[name] = {
             "type": "object",
             "description": (cls.__doc__ or "").strip(),
-            "properties": {name: {"type": "object", "properties": props, "required": ["transforms"], "additionalProperties": False}},
+            "properties": {name: s},
             "required": [name],
             "additionalProperties": False,
         }
         step_refs.append({"$ref": f"#/$defs/{name}"})
-    defs["albumentations"] = {
-        "type": "object",
-        "description": "any albumentations transform: albumentations.<Name>: {params}",
-        "patternProperties": {r"^albumentations\.[A-Za-z0-9_]+$": {"type": ["object", "null"]}},
-        "minProperties": 1,
-        "maxProperties": 1,
-        "additionalProperties": False,
-    }
-    step_refs.append({"$ref": "#/$defs/albumentations"})
+    for prefix, res in sorted(PREFIXES.items()):
+        key = prefix.rstrip(".")
+        defs[key] = {
+            "type": "object",
+            "description": f"{prefix}<Name>: {res.describe}",
+            "patternProperties": {f"^{prefix.replace('.', chr(92) + '.')}[A-Za-z0-9_]+$": {"type": ["object", "null"]}},
+            "minProperties": 1,
+            "maxProperties": 1,
+            "additionalProperties": False,
+        }
+        step_refs.append({"$ref": f"#/$defs/{key}"})
     defs["step"] = {"anyOf": step_refs}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -162,8 +159,9 @@ def file_schema() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "seed": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
-            "sample": {"type": "array", "items": {"$ref": "#/$defs/step"}},
-            "batch": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+            **{key: sec.json_schema() for key, sec in SECTIONS.items()},
+            "sample": {"type": ["array", "null"], "items": {"$ref": "#/$defs/step"}},
+            "batch": {"type": ["array", "null"], "items": {"$ref": "#/$defs/step"}},
         },
         "additionalProperties": False,
         "$defs": defs,

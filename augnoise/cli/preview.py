@@ -160,7 +160,7 @@ def cmd_preview(pipeline_path: str, inputs: list[str], n: int = 8, out: str = "o
         raise InputError(f"-n must be >= 1, got {n}")
     pipeline = load(pipeline_path)
     if seed is not None:
-        pipeline = Pipeline(sample=pipeline.sample, batch=pipeline.batch, seed=seed)
+        pipeline = pipeline.with_seed(seed)
     outputs = Outputs(inputs, Path(out))
     if labels is not None and len(labels) not in (1, len(inputs)):
         raise InputError(f"--label given {len(labels)} times for {len(inputs)} inputs (give it once, or once per input)")

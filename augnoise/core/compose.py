@@ -1,64 +1,191 @@
-"""Composition steps: ``OneOf``, ``SomeOf``, ``Sometimes``. They nest freely.
+"""Composition steps: ``OneOf``, ``SomeOf``, ``Sometimes``. They nest freely and run in both
+stages.
 
-Child ``i`` of a composite draws from the generator keyed by the composite's path plus ``i``
-(:func:`~augnoise.core.rng.child_generator`), so adding a choice elsewhere never shifts the
-noise of an unrelated step.
+A composite draws its choices like a transform draws its values: from its own words, with
+code that works for one sample (plain numbers) and for many (arrays), so the batch stage routes
+each sample exactly as the sample stage would. Child ``j`` draws from the key of the
+composite's path plus ``j``, so adding a choice elsewhere never shifts an unrelated step.
+Parameters are a pydantic model, validated like every transform's.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping, Sequence
+import math
+from typing import Annotated, Any, ClassVar, Optional, Sequence, Union
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, model_validator
+from pydantic.functional_validators import BeforeValidator
 
-from .errors import InputError, ParamError
-from .params import draw
-from .rng import child_generator
+from .context import Context
+from .errors import InputError, ParamError, locate
+from .params import Probability, translate_validation_error
 from .transform import Sample, Step
 
 COMPOSITES: dict[str, type["Composite"]] = {}
 
 
+def _type_word(v: Any) -> str:
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
+    return {str: "a string", type(None): "nothing"}.get(
+        type(v), "a mapping" if isinstance(v, dict) else "a list" if isinstance(v, list) else type(v).__name__)
+
+
+def _check_steps(v: Any) -> Any:
+    if isinstance(v, tuple):
+        v = list(v)
+    if not isinstance(v, list):
+        raise ValueError(f"must be a list of steps, got {_type_word(v)}")
+    if not v:
+        raise ValueError("needs at least one step")
+    return v  # items: Steps (checked by Composite) or YAML mappings (checked one by one, located)
+
+
+StepList = Annotated[list, BeforeValidator(_check_steps), WithJsonSchema({"type": "array", "minItems": 1})]
+
+
+class CompositeParams(BaseModel):
+    """Parameters every composite has: its child steps and ``p``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, arbitrary_types_allowed=True)
+
+    transforms: StepList = Field(..., description="the child steps")
+    p: Probability = Field(1.0, description="probability that the composite is applied to a sample")
+
+
+def _check_weights(v: Any) -> Any:
+    if v is None:
+        return v
+    if not isinstance(v, (list, tuple)):
+        raise ValueError(f"must be a list of numbers, got {_type_word(v)}")
+    ws = list(v)
+    for w in ws:
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not (w >= 0 and math.isfinite(w)):
+            raise ValueError(f"must be finite numbers >= 0, got {ws}")
+    if ws and sum(ws) <= 0:
+        raise ValueError("must not all be zero")
+    return ws
+
+
+class OneOfParams(CompositeParams):
+    weights: Annotated[Optional[list], BeforeValidator(_check_weights),
+                       WithJsonSchema({"type": "array", "items": {"type": "number", "minimum": 0}})] = Field(
+        None, description="relative weight of each child (default: equal)")
+
+    @model_validator(mode="after")
+    def _one_weight_each(self) -> "OneOfParams":
+        if self.weights is not None and len(self.weights) != len(self.transforms):
+            raise ValueError(f"weights: needs {len(self.transforms)} values (one per transform), got {len(self.weights)}")
+        return self
+
+
+def _check_n(v: Any) -> Any:
+    vals = list(v) if isinstance(v, (list, tuple)) else [v]
+    if len(vals) not in (1, 2) or any(isinstance(x, bool) or not isinstance(x, int) for x in vals):
+        raise ValueError(f"must be an integer or a [lo, hi] pair of integers, got {v!r}")
+    if len(vals) == 2 and vals[0] > vals[1]:
+        raise ValueError(f"lo must be <= hi, got {vals}")
+    return list(v) if isinstance(v, (list, tuple)) else v
+
+
+class SomeOfParams(CompositeParams):
+    n: Annotated[Union[int, list], BeforeValidator(_check_n), WithJsonSchema({"anyOf": [
+        {"type": "integer", "minimum": 0}, {"type": "array", "items": {"type": "integer", "minimum": 0},
+                                            "minItems": 2, "maxItems": 2}]})] = Field(
+        1, description="how many children to apply: a number, or [lo, hi] drawn per sample")
+
+    @model_validator(mode="after")
+    def _n_within(self) -> "SomeOfParams":
+        vals = self.n if isinstance(self.n, list) else [self.n]
+        if any(v < 0 or v > len(self.transforms) for v in vals):
+            raise ValueError(f"n: must be within [0, {len(self.transforms)}] (the number of transforms), got {self.n!r}")
+        return self
+
+
+class SometimesParams(CompositeParams):
+    p: Probability = Field(0.5, description="probability that all children are applied")
+
+
+def _located_params(cls: type["Composite"], err: ValidationError) -> list[tuple[str, str]]:
+    issues = []
+    for field, msg in translate_validation_error(err, list(cls.Params.model_fields)):
+        if not field and ": " in msg and msg.split(": ", 1)[0] in cls.Params.model_fields:
+            field, msg = msg.split(": ", 1)  # a model-level check names its field first
+        if field == "transforms" and msg == "required parameter is missing":
+            msg += " (the list of child steps)"
+        issues.append((field, msg))
+    return issues
+
+
 class Composite(Step):
-    """A step holding child steps."""
+    """A step holding child steps (``transforms``)."""
+
+    Params: ClassVar[type[CompositeParams]] = CompositeParams
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        COMPOSITES[cls.name] = cls
+        if cls.__dict__.get("name"):
+            COMPOSITES[cls.name] = cls
 
-    #: parameter names accepted besides ``transforms``
-    options: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(self, transforms: Sequence[Step], p: float = 1.0) -> None:
-        bad = [t for t in transforms if not isinstance(t, Step)]
+    def __init__(self, transforms: Sequence[Step], **params: Any) -> None:
+        try:
+            self.params = self.Params(transforms=list(transforms) if isinstance(transforms, tuple) else transforms,
+                                      **params)
+        except ValidationError as err:
+            raise ParamError(self.name, _located_params(type(self), err)) from None
+        bad = [t for t in self.params.transforms if not isinstance(t, Step)]
         if bad:
             raise ParamError(self.name, [("transforms", f"items must be steps, got {bad[0]!r}")])
-        if not transforms:
-            raise ParamError(self.name, [("transforms", "needs at least one step")])
-        _check_p(self.name, p)
-        self.transforms = list(transforms)
-        self.p = p
+        self.transforms: list[Step] = list(self.params.transforms)
 
-    def _run(self, sample: Mapping[str, Any], rng: np.random.Generator, order: Sequence[int],
-             trace: list | None = None) -> Sample:
-        from .pipeline import locate
+    @classmethod
+    def validate_config(cls, params: dict[str, Any]) -> list[tuple[str, str]]:
+        """Problems of a YAML parameter mapping (children still as raw mappings)."""
+        try:
+            cls.Params(**params)
+        except ValidationError as err:
+            return _located_params(cls, err)
+        return []
 
-        out = dict(sample)
-        for i in order:
-            try:
-                out = self.transforms[i](out, child_generator(rng, i), trace)
-            except InputError as err:
-                # keep the child's position; the pipeline adds the composite's own in front
-                located = locate(err, i + 1, self.transforms[i])
-                raise located from None
-        return out
+    @property
+    def p(self) -> float:  # type: ignore[override]
+        return float(self.params.p)
 
-    def _choose(self, rng: np.random.Generator) -> Sequence[int]:  # pragma: no cover - abstract
+    def children(self) -> list[Step]:
+        return self.transforms
+
+    def fields(self) -> set[str]:
+        return set().union(*(c.fields() for c in self.transforms))
+
+    def choose(self, r: Any) -> list[Any]:  # pragma: no cover - abstract
+        """Per child: whether it is applied (a bool per sample; arrays for a RandBatch)."""
         raise NotImplementedError
 
-    def __call__(self, sample: Mapping[str, Any], rng: np.random.Generator, trace: list | None = None) -> Sample:
-        if self.p < 1.0 and rng.random() >= self.p:
-            return dict(sample)
-        return self._run(sample, rng, self._choose(rng), trace)
+    def run(self, sample: Sample, r: Any, ctx: Context) -> Sample:
+        if not r.below(self.p):
+            return sample
+        chosen = self.choose(r)
+        for j, child in enumerate(self.transforms):
+            if chosen[j]:
+                try:
+                    sample = child.run(sample, r.child(j), ctx)
+                except InputError as err:
+                    raise locate(err, j + 1, child.name) from None
+        return sample
+
+    def run_batch(self, data: Sample, r: Any, gate: np.ndarray, ctx: Context) -> Sample:
+        applied = gate & r.below(self.p)
+        chosen = self.choose(r)
+        for j, child in enumerate(self.transforms):
+            sub = applied & chosen[j]
+            if sub.any():
+                try:
+                    data = child.run_batch(data, r.child(j), sub, ctx)
+                except InputError as err:
+                    raise locate(err, j + 1, child.name) from None
+        return data
 
     def _extra_config(self) -> dict[str, Any]:
         return {}
@@ -67,40 +194,28 @@ class Composite(Step):
         cfg: dict[str, Any] = {"transforms": [t.to_config() for t in self.transforms]}
         cfg.update(self._extra_config())
         if self.p != 1.0:
-            cfg["p"] = self.p
+            cfg["p"] = self.params.p
         return {self.name: cfg}
-
-
-def _check_p(name: str, p: Any) -> None:
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-        raise ParamError(name, [("p", f"must be a number in [0, 1], got {p!r}")])
 
 
 class OneOf(Composite):
     """Apply exactly one child, chosen at random (uniformly, or by ``weights``)."""
 
     name = "OneOf"
-    options = ("weights", "p")
+    Params = OneOfParams
 
-    def __init__(self, transforms: Sequence[Step], weights: Sequence[float] | None = None, p: float = 1.0):
-        super().__init__(transforms, p)
-        if weights is not None:
-            ws = list(weights)
-            if len(ws) != len(self.transforms):
-                raise ParamError(self.name, [("weights", f"needs {len(self.transforms)} values (one per transform), got {len(ws)}")])
-            if any(isinstance(w, bool) or not isinstance(w, (int, float)) or not w >= 0 for w in ws):
-                raise ParamError(self.name, [("weights", f"must be numbers >= 0, got {ws}")])
-            if sum(ws) <= 0:
-                raise ParamError(self.name, [("weights", "must not all be zero")])
-            weights = ws
-        self.weights = weights
+    @property
+    def weights(self) -> list[float] | None:
+        return self.params.weights
 
-    def _choose(self, rng: np.random.Generator) -> Sequence[int]:
+    def choose(self, r: Any) -> list[Any]:
         n = len(self.transforms)
         if self.weights is None:
-            return [int(rng.integers(n))]
-        w = np.asarray(self.weights, dtype=float)
-        return [int(rng.choice(n, p=w / w.sum()))]
+            c = r.integers(n)
+        else:
+            cum = np.cumsum(np.asarray(self.weights, np.float64))
+            c = np.minimum(np.searchsorted(cum, r.random() * cum[-1], side="right"), n - 1)
+        return [c == j for j in range(n)]
 
     def _extra_config(self) -> dict[str, Any]:
         return {} if self.weights is None else {"weights": list(self.weights)}
@@ -110,22 +225,20 @@ class SomeOf(Composite):
     """Apply ``n`` distinct children (``n`` fixed or drawn from ``[lo, hi]``), in list order."""
 
     name = "SomeOf"
-    options = ("n", "p")
+    Params = SomeOfParams
 
-    def __init__(self, transforms: Sequence[Step], n: int | Sequence[int] = 1, p: float = 1.0):
-        super().__init__(transforms, p)
-        vals = list(n) if isinstance(n, (list, tuple)) else [n]
-        if len(vals) not in (1, 2) or any(isinstance(v, bool) or not isinstance(v, int) for v in vals):
-            raise ParamError(self.name, [("n", f"must be an integer or a [lo, hi] pair of integers, got {n!r}")])
-        if any(v < 0 or v > len(self.transforms) for v in vals):
-            raise ParamError(self.name, [("n", f"must be within [0, {len(self.transforms)}] (the number of transforms), got {n!r}")])
-        if len(vals) == 2 and vals[0] > vals[1]:
-            raise ParamError(self.name, [("n", f"lo must be <= hi, got {list(vals)}")])
-        self.n = list(n) if isinstance(n, (list, tuple)) else n
+    @property
+    def n(self) -> Any:
+        return self.params.n
 
-    def _choose(self, rng: np.random.Generator) -> Sequence[int]:
-        k = draw(self.n, rng, integer=True)
-        return sorted(int(i) for i in rng.choice(len(self.transforms), size=k, replace=False))
+    def choose(self, r: Any) -> list[Any]:
+        k = r.int_value(self.n)
+        ranks = [r.u32() for _ in self.transforms]  # a random order; ties broken by position
+        out = []
+        for j, rj in enumerate(ranks):
+            before = sum((ri < rj) | ((ri == rj) & (i < j)) for i, ri in enumerate(ranks))
+            out.append(before < k)
+        return out
 
     def _extra_config(self) -> dict[str, Any]:
         return {"n": self.n}
@@ -135,13 +248,10 @@ class Sometimes(Composite):
     """Apply all children in order with probability ``p`` (otherwise none)."""
 
     name = "Sometimes"
-    options = ("p",)
+    Params = SometimesParams
 
-    def __init__(self, transforms: Sequence[Step], p: float = 0.5):
-        super().__init__(transforms, p)
-
-    def _choose(self, rng: np.random.Generator) -> Sequence[int]:
-        return range(len(self.transforms))
+    def choose(self, r: Any) -> list[Any]:
+        return [True] * len(self.transforms)
 
     def to_config(self) -> dict[str, Any]:
-        return {self.name: {"transforms": [t.to_config() for t in self.transforms], "p": self.p}}
+        return {self.name: {"transforms": [t.to_config() for t in self.transforms], "p": self.params.p}}

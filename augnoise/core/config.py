@@ -22,20 +22,26 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic.functional_validators import BeforeValidator
 
 from .compose import COMPOSITES
 from .errors import ConfigError, ParamError, Problem
-from .files import atomic_write, relative_to, resolve_path
-from .registry import ALBU_PREFIX, albumentations_suggest, get_transform, suggest
+from .files import atomic_write, relative_to
+from .pipeline import stage_problems
+from .registry import get_transform, load_builtins, prefix_for, suggest
+from .sections import SECTIONS, Section
 from .transform import Step
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .pipeline import Pipeline
 
 MAX_BYTES = 1 << 20
 MAX_NODES = 100_000
 MAX_DEPTH = 64
-TOP_KEYS = ("seed", "tabular", "sample", "batch")
 _STD = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {_STD + t for t in ("map", "seq", "str", "int", "float", "bool", "null")}
 
@@ -125,8 +131,51 @@ def parse(text: str, source: str = "<string>") -> Any:
 
 
 def _type_name(v: Any) -> str:
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
     return {dict: "a mapping", LDict: "a mapping", list: "a list", LList: "a list", str: "a string",
             type(None): "nothing"}.get(type(v), type(v).__name__)
+
+
+def top_keys() -> tuple[str, ...]:
+    """The keys a pipeline document may have: seed, the registered sections, sample, batch."""
+    load_builtins()
+    return ("seed", *SECTIONS, "sample", "batch")
+
+
+def _check_seed(v: Any) -> Any:
+    if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**63):
+        raise ValueError(f"must be an integer in [0, 2**63), got {v!r}")
+    return v
+
+
+def _check_stage(v: Any) -> Any:
+    if v is not None and not isinstance(v, list):
+        raise ValueError(f"must be a list of steps, got {_type_name(v)}")
+    return v
+
+
+_DOC_MODELS: dict[tuple[str, ...], type[BaseModel]] = {}
+
+
+def document_model() -> type[BaseModel]:
+    """The pydantic model of a pipeline document's top level (sections as opaque values; each
+    section validates its own)."""
+    sections = tuple(SECTIONS)
+    model = _DOC_MODELS.get(sections)
+    if model is None:
+        fields: dict[str, Any] = {
+            "seed": (Annotated[Any, BeforeValidator(_check_seed)], Field(None, description="pipeline seed; drawn and recorded when left out")),
+            "sample": (Annotated[Any, BeforeValidator(_check_stage)], Field(None, description="per-sample steps")),
+            "batch": (Annotated[Any, BeforeValidator(_check_stage)], Field(None, description="batch-stage steps")),
+        }
+        for key in sections:
+            fields[key] = (Any, Field(None, description=f"the {key} section"))
+        model = create_model("PipelineDocument", __config__=ConfigDict(extra="forbid"), **fields)
+        _DOC_MODELS[sections] = model
+    return model
 
 
 class _Builder:
@@ -137,18 +186,34 @@ class _Builder:
     def add(self, message: str, line: int | None, where: str = "", field: str = "") -> None:
         self.problems.append(Problem(message, self.source, line, where, field))
 
-    def steps(self, items: Any, stage: str, prefix: str, line: int | None) -> list[Step]:
-        if items is None:
-            return []
-        if not isinstance(items, list):
-            self.add(f"must be a list of steps, got {_type_name(items)}", line, field=stage)
-            return []
+    def document(self, data: Any) -> dict[str, Any] | None:
+        keys = top_keys()
+        if not isinstance(data, dict):
+            self.add(f"the top level must be a mapping with keys {', '.join(keys)}; got {_type_name(data)}",
+                     getattr(data, "line", 1))
+            return None
+        key_lines = getattr(data, "key_lines", {})
+        try:
+            document_model()(**{str(k): v for k, v in data.items()})
+        except ValidationError as err:
+            for e in err.errors():
+                key = str(e["loc"][0]) if e.get("loc") else ""
+                if e["type"] == "extra_forbidden":
+                    close = difflib.get_close_matches(key, keys, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    self.add(f"unknown top-level key{hint} (known: {', '.join(keys)})", key_lines.get(key), field=key)
+                else:
+                    ctx_err = (e.get("ctx") or {}).get("error")
+                    self.add(str(ctx_err) if ctx_err is not None else e["msg"], key_lines.get(key), field=key)
+        return data
+
+    def steps(self, items: Any, stage: str, prefix: str, line: int | None) -> list[Step] | None:
+        """The steps of a list (None if any of them is invalid)."""
         out = []
         for i, item in enumerate(items):
             step = self.step(item, f"{prefix}{i + 1}", stage, getattr(items, "line", line))
-            if step is not None:
-                out.append(step)
-        return out if len(out) == len(items) else []
+            out.append(step)
+        return out if all(s is not None for s in out) else None
 
     def step(self, item: Any, pos: str, stage: str, parent_line: int | None) -> Step | None:
         label = f"{'batch ' if stage == 'batch' else ''}step {pos}"
@@ -158,6 +223,9 @@ class _Builder:
             self.add(f"a step is a single-key mapping like 'image.GaussianNoise: {{std: 0.1}}', got {what}", line, label)
             return None
         (name, params), = item.items()
+        if not isinstance(name, str) or not name:
+            self.add("step name must be a non-empty string", line, label)
+            return None
         where = f"{label} ({name})"
         if params is None:
             params = LDict()
@@ -171,41 +239,34 @@ class _Builder:
             head = field.split("[")[0].split(".")[0]
             return key_lines.get(head, line)
 
+        kwargs = {str(k): v for k, v in params.items()}
         if name in COMPOSITES:
             cls = COMPOSITES[name]
-            kwargs = {k: v for k, v in params.items() if k != "transforms"}
-            unknown = [k for k in kwargs if k not in cls.options]
-            for k in unknown:
-                close = difflib.get_close_matches(k, ["transforms", *cls.options], n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                self.add(f"unknown parameter{hint} (known: transforms, {', '.join(cls.options)})", field_line(k), where, k)
-            if "transforms" not in params:
-                self.add("required parameter is missing (the list of child steps)", line, where, "transforms")
+            issues = cls.validate_config(kwargs)
+            for field, msg in issues:
+                self.add(msg, field_line(field), where, field)
+            children = kwargs.get("transforms")
+            built = None
+            if isinstance(children, list):
+                built = self.steps(children, stage, f"{pos}.", field_line("transforms"))
+            if issues or built is None:
                 return None
-            children = self.steps(params["transforms"], stage, f"{pos}.", field_line("transforms"))
-            if unknown or not children:
-                if isinstance(params["transforms"], list) and not params["transforms"]:
-                    self.add("needs at least one step", field_line("transforms"), where, "transforms")
-                return None
-            return self._construct(lambda: cls(children, **kwargs), where, field_line)
-
-        if not isinstance(name, str) or not name:
-            self.add("step name must be a non-empty string", line, label)
-            return None
-        if name.startswith(ALBU_PREFIX):
-            from ..image.albu import AlbumentationsStep  # imports albumentations (and torch)
-
+            kwargs["transforms"] = built
+            return self._construct(lambda: cls(**kwargs), where, field_line)
+        resolver = prefix_for(name)
+        if resolver is not None:
             try:
-                return self._construct(lambda: AlbumentationsStep(name, **params), where, field_line)
+                return self._construct(lambda: resolver.build(name, kwargs), where, field_line)
             except KeyError:
-                self.add(f"albumentations has no transform {name[len(ALBU_PREFIX):]!r}{albumentations_suggest(name)}", line, where)
+                short = name[len(resolver.prefix):]
+                self.add(f"{resolver.prefix.rstrip('.')} has no transform {short!r}{resolver.suggest(name)}", line, where)
                 return None
         try:
-            cls = get_transform(name)
+            cls_t = get_transform(name)
         except KeyError:
             self.add(f"unknown transform{suggest(name)} (see 'augnoise list')", line, where)
             return None
-        return self._construct(lambda: cls(**params), where, field_line)
+        return self._construct(lambda: cls_t(**kwargs), where, field_line)
 
     def _construct(self, make, where: str, field_line) -> Step | None:
         try:
@@ -215,80 +276,60 @@ class _Builder:
                 self.add(msg, field_line(field), where, field)
             return None
 
+    def stage(self, items: list[Any], steps: list[Step], stage: str, line: int | None) -> None:
+        """Report every step that cannot stand in ``stage``, at its own line."""
+        for pos, name, msg in stage_problems(steps, stage):
+            node: Any = items
+            item = None
+            for part in pos.split("."):
+                item = node[int(part) - 1] if isinstance(node, list) else None
+                node = None
+                if isinstance(item, dict) and len(item) == 1:
+                    inner = next(iter(item.values()))
+                    node = inner.get("transforms") if isinstance(inner, dict) else None
+            label = f"{'batch ' if stage == 'batch' else ''}step {pos} ({name})"
+            self.add(msg, getattr(item, "line", line), label)
+
+    def sections(self, data: dict[str, Any]) -> dict[str, Section]:
+        key_lines = getattr(data, "key_lines", {})
+        out = {}
+        for key, cls in SECTIONS.items():
+            if key not in data or data[key] is None:
+                continue
+
+            def report(message: str, field: str, line: int | None, key: str = key) -> None:
+                self.add(message, line if line is not None else key_lines.get(key), field=f"{key}.{field}" if field else key)
+
+            sec = cls.from_config(data[key], report, key_lines.get(key))
+            if sec is not None:
+                out[key] = sec
+        return out
+
 
 def from_data(data: Any, source: str = "<string>") -> "Pipeline":
     """Build a Pipeline from parsed YAML data (raises ConfigError listing every problem)."""
     from .pipeline import Pipeline
 
     b = _Builder(source)
-    if not isinstance(data, dict):
-        b.add(f"the top level must be a mapping with keys {', '.join(TOP_KEYS)}; got {_type_name(data)}", getattr(data, "line", 1))
+    doc = b.document(data)
+    if doc is None:
         raise ConfigError(b.problems)
-    key_lines = getattr(data, "key_lines", {})
-    for key in data:
-        if key not in TOP_KEYS:
-            close = difflib.get_close_matches(str(key), TOP_KEYS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            b.add(f"unknown top-level key{hint} (known: {', '.join(TOP_KEYS)})", key_lines.get(key), field=str(key))
-    seed = data.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
-        b.add(f"must be an integer in [0, 2**63), got {seed!r}", key_lines.get("seed"), field="seed")
-    tabular = _tabular_section(b, data.get("tabular"), key_lines.get("tabular")) if "tabular" in data else None
-    sample = b.steps(data.get("sample"), "sample", "", key_lines.get("sample"))
-    batch = b.steps(data.get("batch"), "batch", "", key_lines.get("batch"))
-    from .pipeline import _walk, batch_problem
-
-    for i, (item, step) in enumerate(zip(data.get("sample") or [], sample)):
-        for s in _walk([step]):
-            if getattr(s, "batch_only", None):
-                b.add(s.batch_only, getattr(item, "line", key_lines.get("sample")), f"step {i + 1} ({s.name})")
-
-    for i, (item, step) in enumerate(zip(data.get("batch") or [], batch)):
-        problem = batch_problem(step)
-        if problem:
-            b.add(problem, getattr(item, "line", key_lines.get("batch")), f"batch step {i + 1} ({step.name})")
+    key_lines = getattr(doc, "key_lines", {})
+    sections = b.sections(doc)
+    stages: dict[str, list[Step]] = {}
+    for stage in ("sample", "batch"):
+        items = doc.get(stage)
+        if not isinstance(items, list):
+            stages[stage] = []
+            continue
+        built = b.steps(items, stage, "", key_lines.get(stage))
+        if built is not None:
+            b.stage(items, built, stage, key_lines.get(stage))
+            stages[stage] = built
     if b.problems:
         raise ConfigError(sorted(b.problems, key=lambda p: p.line or 0))
-    return Pipeline(sample=sample, batch=batch, seed=seed, tabular=tabular)
-
-
-def _tabular_section(b: _Builder, sec: Any, line: int | None) -> Any:
-    """The ``tabular:`` section: ``columns`` (kinds, bounds) and ``fitted`` (inline or sidecar)."""
-    from ..tabular.schema import Fitted, TabularSpec
-
-    if sec is None:
-        return None
-    if not isinstance(sec, dict):
-        b.add(f"must be a mapping with keys columns, fitted; got {_type_name(sec)}", line, field="tabular")
-        return None
-    lines = getattr(sec, "key_lines", {})
-    for k in sec:
-        if k not in ("columns", "fitted"):
-            b.add("unknown key (known: columns, fitted)", lines.get(k, line), field=f"tabular.{k}")
-    try:
-        spec = TabularSpec.from_config(sec.get("columns"))
-    except ValueError as err:
-        cols = sec.get("columns")
-        where = getattr(cols, "line", lines.get("columns", line))
-        b.add(str(err), where, field="tabular.columns")
-        return None
-    fitted = sec.get("fitted")
-    fline = lines.get("fitted", line)
-    if isinstance(fitted, str):
-        path = resolve_path(fitted)
-        try:
-            spec.fitted = Fitted.load_npz(path)
-            spec.sidecar = fitted
-        except ValueError as err:
-            b.add(f"{err}", fline, field="tabular.fitted")
-    elif isinstance(fitted, dict):
-        try:
-            spec.fitted = Fitted.from_data(fitted)
-        except ValueError as err:
-            b.add(str(err), fline, field="tabular.fitted")
-    elif fitted is not None:
-        b.add(f"must be a sidecar file name or the statistics mapping, got {_type_name(fitted)}", fline, field="tabular.fitted")
-    return spec
+    seed = doc.get("seed")
+    return Pipeline(sample=stages["sample"], batch=stages["batch"], seed=seed, sections=sections)
 
 
 def loads(text: str, source: str = "<string>", base_dir: str | os.PathLike[str] | None = None) -> "Pipeline":
@@ -367,22 +408,24 @@ def dumps(pipeline: "Pipeline") -> str:
 
 def _dump_data(data: dict[str, Any]) -> str:
     out: dict[str, Any] = {"seed": data["seed"]}
-    if "tabular" in data:
-        out["tabular"] = _plain_data(data["tabular"])
+    for key in SECTIONS:
+        if key in data:
+            out[key] = _plain_data(data[key])
     out["sample"] = [_plain(s) for s in data["sample"]]
     out["batch"] = [_plain(s) for s in data["batch"]]
     return yaml.dump(out, Dumper=_Dumper, sort_keys=False, default_flow_style=None, width=100)
 
 
 def dump(pipeline: "Pipeline", path: str | os.PathLike[str]) -> None:
-    """Write a pipeline to a YAML file atomically (a temp file renamed into place). Fitted
-    tabular statistics go to a sidecar ``<name>.fitted.npz`` beside it, named in the YAML."""
+    """Write a pipeline to a YAML file atomically (a temp file renamed into place). Sections
+    may write sidecar files beside it (fitted tabular statistics: ``<name>.fitted.npz``),
+    named in the YAML."""
     target = Path(path)
     data = pipeline.to_dict()
-    spec = pipeline._tabular
-    if spec is not None and spec.fitted is not None:
-        sidecar = f"{target.stem}.fitted.npz"
-        atomic_write(target.parent / sidecar, spec.fitted.save_npz())
-        spec.sidecar = sidecar
-        data["tabular"] = spec.to_config(inline=False)
+    for key, sec in pipeline.sections.items():
+        files = sec.sidecars(target.stem)
+        for name, blob in files.items():
+            atomic_write(target.parent / name, blob)
+        if files:
+            data[key] = sec.to_config(inline=False)
     atomic_write(target, _dump_data(data))

@@ -50,3 +50,18 @@ class ParamError(AugnoiseError):
         super().__init__(
             "; ".join(f"{name}: {f}: {m}" if f else f"{name}: {m}" for f, m in self.issues)
         )
+
+
+class StepFailed(InputError):
+    """An :class:`InputError` located at a pipeline step (``step 2.1 (image.ShotNoise): ...``)."""
+
+
+def locate(err: InputError, position: int, name: str, batch: bool = False) -> InputError:
+    """Prefix an input error with the step it happened in; nested positions join with dots."""
+    path = [position, *getattr(err, "path", [])]
+    inner = getattr(err, "step_name", None) or name
+    msg = getattr(err, "bare", str(err))
+    label = "batch step" if batch else "step"
+    new = StepFailed(f"{label} {'.'.join(map(str, path))} ({inner}): {msg}")
+    new.path, new.step_name, new.bare = path, inner, msg  # type: ignore[attr-defined]
+    return new

@@ -18,7 +18,6 @@ __all__ = [
     "BaseParams",
     "Probability",
     "RangeParam",
-    "draw",
     "translate_validation_error",
 ]
 
@@ -125,16 +124,6 @@ class BaseParams(BaseModel):
 
     p: Probability = Field(1.0, description="probability that the step is applied to a sample")
     field: FieldName = Field(None, description="sample field the step acts on (default by modality)")
-
-
-def draw(value: Any, rng: np.random.Generator, integer: bool = False) -> Any:
-    """Resolve a range parameter for one call: a scalar as is, ``[lo, hi]`` uniformly."""
-    if isinstance(value, (list, tuple)):
-        lo, hi = value
-        if integer:
-            return int(rng.integers(lo, hi + 1))
-        return float(rng.uniform(lo, hi)) if hi > lo else float(lo)
-    return value
 
 
 _TYPE_WORDS = {

@@ -1,35 +1,58 @@
-"""The Pipeline: a seed, a per-sample stage and a batch stage of steps."""
+"""The Pipeline: a seed, a per-sample stage and a batch stage of steps, and its sections."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import InputError, ParamError
-from .rng import SAMPLE_STAGE, fresh_seed, sample_randoms
-from .transform import Sample, Step
+from .arrays import is_array, like, numpy_view
+from .context import Context
+from .errors import AugnoiseError, InputError, ParamError, locate
+from .keys import (BATCH_STAGE, MAX_EPOCH, MAX_OCCURRENCE, SAMPLE_STAGE, Tree, batch_rand, check_key_part,
+                   key_array, sample_rand)
+from .sections import SECTIONS, Section
+from .transform import NotStackable, Sample, Step
+
+#: rows per vectorised call of :meth:`Pipeline.apply_rows` (bounds the memory of the keys)
+ROWS_PER_CALL = 1 << 16
 
 
-class StepFailed(InputError):
-    """An :class:`InputError` located at a pipeline step (``step 2.1 (image.ShotNoise): ...``)."""
+def fresh_seed() -> int:
+    """A new pipeline seed from OS entropy (used when none is given; it is then recorded)."""
+    return int(np.random.SeedSequence().entropy % (2**63))
 
 
-def locate(err: InputError, position: int, step: Step) -> InputError:
-    """Prefix an input error with the step it happened in; nested positions join with dots."""
-    path = [position, *getattr(err, "path", [])]
-    name = getattr(err, "step_name", None) or step.name
-    msg = getattr(err, "bare", str(err))
-    new = StepFailed(f"step {'.'.join(map(str, path))} ({name}): {msg}")
-    new.path, new.step_name, new.bare = path, name, msg  # type: ignore[attr-defined]
-    return new
+def stage_problems(steps: Sequence[Step], stage: str) -> list[tuple[str, str, str]]:
+    """``(position, step name, message)`` for every step that cannot stand in ``stage``."""
+    out: list[tuple[str, str, str]] = []
+
+    def visit(step: Step, pos: str) -> None:
+        msg = step.stage_problem(stage)
+        if msg:
+            out.append((pos, step.name, msg))
+        for j, child in enumerate(step.children()):
+            visit(child, f"{pos}.{j + 1}")
+
+    for i, s in enumerate(steps):
+        visit(s, str(i + 1))
+    return out
+
+
+def walk(steps: Iterable[Step]) -> Iterable[Step]:
+    """Every step, nested ones included, depth first."""
+    for s in steps:
+        yield from s.walk()
 
 
 class Pipeline:
     """Noise pipeline: ``sample`` steps run per sample (numpy, in DataLoader workers), ``batch``
-    steps run on collated batches on the device.
+    steps run on collated batches on the device. ``sections`` are pipeline-level blocks that
+    modalities own (e.g. ``tabular``: column kinds and fitted statistics).
 
-    Every step of a call draws from the generator keyed by ``(seed, epoch, index, step path)``,
-    so a sample's augmentation depends on nothing else (not worker count, order or threads).
+    Every random number of a call is a function of ``(seed; stage, epoch, index, occurrence,
+    step path)`` only (see :mod:`augnoise.core.keys`), so a sample's augmentation depends on
+    nothing else: not worker count, order, threads, batch size or batch composition.
 
     >>> import numpy as np, augnoise
     >>> from augnoise.image import GaussianNoise
@@ -43,128 +66,261 @@ class Pipeline:
     """
 
     def __init__(self, sample: Sequence[Step] = (), batch: Sequence[Step] = (), seed: int | None = None,
-                 tabular: Any = None) -> None:
+                 sections: Mapping[str, Section] | None = None) -> None:
         if seed is None:
             seed = fresh_seed()
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
             raise ParamError("Pipeline", [("seed", f"must be an integer in [0, 2**63), got {seed!r}")])
         for stage, steps in (("sample", sample), ("batch", batch)):
+            if isinstance(steps, (Step, str, bytes)) or not isinstance(steps, Iterable):
+                raise ParamError("Pipeline", [(stage, f"must be a list of steps, got {type(steps).__name__}")])
             for s in steps:
                 if not isinstance(s, Step):
                     raise ParamError("Pipeline", [(stage, f"items must be augnoise steps, got {s!r}")])
-        for s in _walk(list(sample)):
-            if getattr(s, "batch_only", None):
-                raise ParamError("Pipeline", [("sample", f"{s.name}: {s.batch_only}")])
-        for s in batch:
-            problem = batch_problem(s)
-            if problem:
-                raise ParamError("Pipeline", [("batch", f"{s.name}: {problem}")])
+        problems = [(stage, f"step {pos} ({name}): {msg}") for stage, steps in (("sample", sample), ("batch", batch))
+                    for pos, name, msg in stage_problems(list(steps), stage)]
+        if problems:
+            raise ParamError("Pipeline", problems)
         self.seed = int(seed)
-        self.sample = list(sample)
-        self.batch = list(batch)
-        self._tabular = tabular
-        if tabular is not None or _uses_tabular(self.sample):
-            self._bind(self.tabular)
+        self.sample: tuple[Step, ...] = tuple(sample)
+        self.batch: tuple[Step, ...] = tuple(batch)
+        self.sections: dict[str, Section] = {}
+        for key, sec in (sections or {}).items():
+            if not isinstance(sec, Section) or sec.key != key:
+                raise ParamError("Pipeline", [("sections", f"{key!r} must be a {key} section, got {sec!r}")])
+            self.sections[key] = sec
+        for step in walk([*self.sample, *self.batch]):
+            for key in getattr(step, "sections", ()):
+                if key not in self.sections:
+                    self.sections[key] = SECTIONS[key]()
+        self._trees = {SAMPLE_STAGE: Tree(self.sample), BATCH_STAGE: Tree(self.batch)}
+        self._sections_view = MappingProxyType(self.sections)
+        self._primary = self._find_primary_field()
 
-    @property
-    def tabular(self) -> Any:
-        """The shared :class:`~augnoise.tabular.schema.TabularSpec` (column declarations and
-        fitted statistics) of this pipeline's tabular steps."""
-        if self._tabular is None:
-            from ..tabular.schema import TabularSpec
+    # -- sections -----------------------------------------------------------------------------
+    def section(self, key: str) -> Section:
+        """The section ``key`` (e.g. ``"tabular"``); KeyError if the pipeline has none."""
+        return self.sections[key]
 
-            self._tabular = TabularSpec()
-        return self._tabular
-
-    def _bind(self, spec: Any) -> None:
-        for step in _walk(self.sample):
-            if hasattr(step, "bind"):
-                step.bind(spec)
-
-    def fit(self, features: Any, names: Sequence[str] | None = None,
-            kinds: Sequence[str | None] | None = None) -> "Pipeline":
-        """Compute the column statistics tabular steps need (kinds not declared are inferred,
-        mean, std, donor pools) from the training table ``features`` (a 2-D array or a
-        DataFrame; NaN = missing). ``kinds`` optionally hints a kind per column (e.g. string
-        columns of a CSV are categorical). The statistics stay with the pipeline; ``dump``
-        saves them."""
-        from ..tabular.frame import to_table
-        from ..tabular.schema import fit_stats
-
-        t = to_table(features)
-        if t.x.ndim != 2 or (t.x.shape[0] < 2 and not hasattr(features, "columns")):
-            raise InputError(f"fit needs the training table (rows, columns), got shape {getattr(features, 'shape', None)}")
-        if names is not None:
-            if t.names is not None and list(names) != t.names:
-                raise InputError("names given but the DataFrame has its own column names")
-            if len(names) != t.x.shape[1]:
-                raise InputError(f"names has {len(names)} entries for {t.x.shape[1]} columns")
-            t.names = [str(n) for n in names]
-        if kinds is not None:
-            if len(kinds) != t.x.shape[1]:
-                raise InputError(f"kinds has {len(kinds)} entries for {t.x.shape[1]} columns")
-            t.frame_kinds = [k or (t.frame_kinds[j] if t.frame_kinds else None) for j, k in enumerate(kinds)]
-        spec = self.tabular
-        spec.fitted = fit_stats(t.x, spec, t.names, t.frame_kinds)
-        spec.sidecar = None
-        self._bind(spec)
+    def fit(self, *args: Any, **kwargs: Any) -> "Pipeline":
+        """Fit the statistics the pipeline's steps need (each fittable section's ``fit``; for
+        tables: ``fit(features=X, names=None, kinds=None)``, see the tabular section)."""
+        fittable = [s for s in self.sections.values() if s.fittable]
+        if not fittable:
+            raise InputError("nothing to fit: no step of this pipeline uses fitted statistics")
+        for sec in fittable:
+            sec.fit(*args, **kwargs)
         return self
 
-    def __call__(self, data: Any, *, index: int = 0, epoch: int = 0, trace: list | None = None) -> Any:
-        """Run the sample stage on one sample dict (or a bare image array) keyed by
-        ``(seed, epoch, index)``; returns a new dict (or array). The input is not modified.
-        Pass a list as ``trace`` to collect ``(step name, drawn parameters)`` of applied steps."""
-        bare = isinstance(data, np.ndarray)
-        if bare:
-            sample: Sample = {"image": data}
-        elif isinstance(data, Mapping):
-            sample = dict(data)
-        else:
-            raise InputError(f"a sample must be a dict of fields or a numpy array, got {type(data).__name__}")
-        rngs = sample_randoms(self.seed, epoch=epoch, index=index, n_steps=len(self.sample), stage=SAMPLE_STAGE)
-        for i, (step, rng) in enumerate(zip(self.sample, rngs)):
-            try:
-                sample = step(sample, rng, trace)
-            except InputError as err:
-                raise locate(err, i + 1, step) from None
-        return sample["image"] if bare else sample
+    def with_seed(self, seed: int) -> "Pipeline":
+        """The same steps and sections (copied) under another seed."""
+        return Pipeline(self.sample, self.batch, seed=seed, sections={k: s.copy() for k, s in self.sections.items()})
 
-    def apply_many(self, samples: Sequence[Any], indices: Sequence[int], epochs: Sequence[int] | int = 0) -> list[Any]:
-        """The sample stage over several samples at once, step by step, each sample keyed by
-        its own ``(seed, epoch, index)``: the same numbers as calling the pipeline on each.
-        Steps with a vectorised ``apply_many`` (image.GaussianNoise) run once per batch."""
+    @property
+    def primary_field(self) -> str:
+        """The field of the first leaf step (what a bare array stands for); ``image`` if none."""
+        return self._primary
+
+    def _find_primary_field(self) -> str:
+        for step in walk([*self.sample, *self.batch]):
+            if not step.children() and step.fields():
+                return getattr(step, "field", None) or sorted(step.fields())[0]
+        return "image"
+
+    def _context(self, stage: int, **kw: Any) -> Context:
+        return Context(stage=stage, sections=self._sections_view, **kw)
+
+    # -- running ------------------------------------------------------------------------------
+    def __call__(self, data: Any, *, index: int = 0, epoch: int = 0, occurrence: int = 0,
+                 trace: list | None = None) -> Any:
+        """Run the sample stage on one sample dict (or a bare array, the pipeline's primary
+        field) keyed by ``(seed, epoch, index, occurrence)``; returns a new dict (or array).
+        The input is not modified. Pass a list as ``trace`` to collect ``(step name, drawn
+        values)`` of the applied steps."""
+        index = check_key_part("index", index, 2**64)
+        epoch = check_key_part("epoch", epoch, MAX_EPOCH)
+        occurrence = check_key_part("occurrence", occurrence, MAX_OCCURRENCE)
+        bare = not isinstance(data, Mapping)
+        if bare and not is_array(data):
+            raise InputError(f"a sample must be a dict of fields or an array, got {type(data).__name__}")
+        field = self.primary_field if bare else ""
+        sample: Sample = {field: data} if bare else dict(data)
+        if self.sample:
+            rands = sample_rand(self._trees[SAMPLE_STAGE], self.seed, SAMPLE_STAGE, epoch, index, occurrence)
+            ctx = self._context(SAMPLE_STAGE, epoch=epoch, index=index, occurrence=occurrence, trace=trace)
+            for i, (step, r) in enumerate(zip(self.sample, rands)):
+                try:
+                    sample = step.run(sample, r, ctx)
+                except InputError as err:
+                    raise locate(err, i + 1, step.name) from None
+        return sample[field] if bare else sample
+
+    def _run_steps(self, stage: int, data: Sample, indices: np.ndarray, epochs: np.ndarray,
+                   occurrences: np.ndarray, ctx: Context) -> Sample:
+        steps = self.sample if stage == SAMPLE_STAGE else self.batch
+        if not steps:
+            return data
+        rands = batch_rand(self._trees[stage], self.seed, stage, indices, epochs, occurrences)
+        gate = np.ones(indices.shape[0], bool)
+        for k, (step, r) in enumerate(zip(steps, rands)):
+            try:
+                data = step.run_batch(data, r, gate, ctx)
+            except InputError as err:
+                raise locate(err, k + 1, step.name, batch=stage == BATCH_STAGE) from None
+        return data
+
+    def apply_many(self, samples: Sequence[Any], indices: Sequence[int], epochs: Sequence[int] | int = 0,
+                   occurrences: Sequence[int] | int = 0) -> list[Any]:
+        """The sample stage over several samples at once, each keyed by its own ``(epoch,
+        index, occurrence)``: the same bytes as calling the pipeline on each. Samples whose
+        fields stack (same shapes and dtypes) run through every kernel once, vectorised."""
         n = len(samples)
-        eps = [epochs] * n if isinstance(epochs, int) else list(epochs)
-        bare = [isinstance(x, np.ndarray) for x in samples]
-        cur: list[Sample] = [{"image": x} if b else dict(x) for x, b in zip(samples, bare)]
-        rngs = [sample_randoms(self.seed, epoch=e, index=i, n_steps=len(self.sample)) for i, e in zip(indices, eps)]
-        for k, step in enumerate(self.sample):
-            step_rngs = [r[k] for r in rngs]
+        if len(indices) != n:
+            raise InputError(f"{n} samples but {len(indices)} indices")
+        idx = key_array("indices", np.asarray(indices), n, 2**64)
+        eps = key_array("epochs", epochs, n, MAX_EPOCH)
+        occ = key_array("occurrences", occurrences, n, MAX_OCCURRENCE)
+        bare = [not isinstance(s, Mapping) for s in samples]
+        field = self.primary_field
+        dicts = [{field: s} if b else dict(s) for s, b in zip(samples, bare)]
+        stacked = self._stack(dicts)
+        result = None
+        if stacked is not None:
+            ctx = self._context(SAMPLE_STAGE, epoch=eps.astype(np.int64), index=idx, occurrence=occ.astype(np.int64))
             try:
-                many = getattr(step, "apply_many", None)
-                cur = many(cur, step_rngs) if many else [step(x, r) for x, r in zip(cur, step_rngs)]
-            except InputError as err:
-                raise locate(err, k + 1, step) from None
-        return [c["image"] if b else c for c, b in zip(cur, bare)]
+                result = self._run_steps(SAMPLE_STAGE, dict(stacked), idx, eps, occ, ctx)
+            except NotStackable:
+                result = None
+        if result is None:
+            outs = [self(d, index=int(i), epoch=int(e), occurrence=int(o)) for d, i, e, o in zip(dicts, idx, eps, occ)]
+        else:
+            changed = [f for f, v in result.items() if f not in stacked or v is not stacked[f]]
+            outs = []
+            for b, d in enumerate(dicts):
+                o = dict(d)
+                for f in changed:
+                    o[f] = result[f][b]
+                outs.append(o)
+        return [o[field] if b else o for o, b in zip(outs, bare)]
 
-    def apply_batch(self, batch: Any, indices: Any, *, epoch: int = 0, model: Any = None, targets: Any = None,
-                    loss_fn: Any = None) -> Any:
-        """Run the batch stage on a collated batch of torch tensors (any device), keyed per
-        sample by ``(seed, epoch, indices[b])``. ``batch`` is a dict of fields (or one tensor,
-        taken as the ``image`` field); returns a new dict (or tensor). Adversarial steps need
-        ``model`` and ``targets`` (and use ``loss_fn``, default cross-entropy). See augnoise.torch."""
-        from ..torch.batch import apply_batch
+    def _stack(self, dicts: list[Sample]) -> Sample | None:
+        """The fields the sample steps use, stacked over samples, or None when they do not
+        stack (missing fields, other types, different shapes or dtypes)."""
+        if not dicts or not self.sample:
+            return None
+        used = set().union(*(s.fields() for s in self.sample))
+        out: Sample = {}
+        for f in used:
+            present = [f in d for d in dicts]
+            if not any(present):
+                continue
+            if not all(present):
+                return None
+            vals = [d[f] for d in dicts]
+            first = vals[0]
+            if not isinstance(first, np.ndarray) or first.dtype.kind not in "biuf" or any(
+                    not isinstance(v, np.ndarray) or v.shape != first.shape or v.dtype != first.dtype for v in vals):
+                return None
+            out[f] = np.stack(vals)
+        return out
 
-        return apply_batch(self, batch, indices, epoch=epoch, model=model, targets=targets, loss_fn=loss_fn)
+    def apply_batch(self, batch: Any, indices: Any, *, epoch: int = 0, occurrence: Any = 0, model: Any = None,
+                    targets: Any = None, loss_fn: Any = None) -> Any:
+        """Run the batch stage on a collated batch (a dict of fields, or one array or tensor
+        for the primary field), keyed per sample by ``(seed, epoch, indices[b], occurrence)``.
+        Tensors on the CPU run the numpy (numba) kernels on their memory; other devices run the
+        torch kernels. Adversarial steps need ``model`` and ``targets`` (and use ``loss_fn``,
+        default cross-entropy). Returns a new dict (or array)."""
+        idx_list = indices.tolist() if hasattr(indices, "tolist") else list(indices)
+        n = len(idx_list)
+        idx = key_array("indices", np.asarray(idx_list, dtype=np.int64) if n else np.zeros(0, np.int64), n, 2**64)
+        epoch = check_key_part("epoch", epoch, MAX_EPOCH)
+        occ = key_array("occurrence", occurrence, n, MAX_OCCURRENCE)
+        bare = not isinstance(batch, Mapping)
+        field = self.primary_field
+        data: Sample = {field: batch} if bare else dict(batch)
+        originals = {}
+        for f, v in list(data.items()):
+            if not isinstance(v, np.ndarray):
+                view = numpy_view(v) if is_array(v) else None
+                if view is not None:
+                    originals[f] = v
+                    data[f] = view
+        ctx = self._context(BATCH_STAGE, epoch=epoch, index=idx, occurrence=occ.astype(np.int64), model=model,
+                            targets=targets, loss_fn=loss_fn)
+        data = self._run_steps(BATCH_STAGE, data, idx, np.full(n, epoch, np.uint64), occ, ctx)
+        for f, orig in originals.items():
+            v = data.get(f)
+            if v is numpy_view(orig) or (isinstance(v, np.ndarray) and np.shares_memory(v, numpy_view(orig))):
+                data[f] = orig  # untouched: the caller's own tensor
+            elif isinstance(v, np.ndarray):
+                data[f] = like(v, orig)
+        return data[field] if bare else data
+
+    def apply_rows(self, table: Any, indices: Any, *, epoch: int = 0, occurrence: int = 0,
+                   errors: str = "raise") -> Any:
+        """The sample stage over every row of a 2-D table (array or DataFrame) at once, row
+        ``r`` keyed by ``indices[r]``: equal row for row to calling the pipeline on each row
+        (``{field: table[r]}``), in one vectorised pass per step.
+
+        With ``errors="keep"`` a row that cannot be augmented keeps its values and the call
+        returns ``(table, failures)``: ``(row position, message)`` for each failed row."""
+        if errors not in ("raise", "keep"):
+            raise ValueError(f"errors must be 'raise' or 'keep', got {errors!r}")
+        n = len(table)
+        idx = key_array("indices", np.asarray(indices) if not isinstance(indices, range) else np.arange(
+            indices.start, indices.stop, indices.step, dtype=np.int64), n, 2**64)
+        epoch = check_key_part("epoch", epoch, MAX_EPOCH)
+        occurrence = check_key_part("occurrence", occurrence, MAX_OCCURRENCE)
+        field = self.primary_field
+        chunk = ROWS_PER_CALL if isinstance(table, np.ndarray) else max(n, 1)
+        parts, messages = [], []
+        for a in range(0, max(n, 1), chunk):
+            sub = table[a:a + chunk] if isinstance(table, np.ndarray) else table
+            sub_idx = idx[a:a + chunk]
+            try:
+                parts.append(self._rows(sub, sub_idx, epoch, occurrence, field))
+            except AugnoiseError:
+                if errors == "raise":
+                    raise
+                out, msgs = self._rows_one_by_one(sub, sub_idx, epoch, occurrence, field)
+                parts.append(out)
+                messages += [(a + r, m) for r, m in msgs]
+        out = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return (out, messages) if errors == "keep" else out
+
+    def _rows(self, table: Any, idx: np.ndarray, epoch: int, occurrence: int, field: str) -> Any:
+        m = idx.shape[0]
+        ctx = self._context(SAMPLE_STAGE, epoch=epoch, index=idx, occurrence=occurrence)
+        eps = np.full(m, epoch, np.uint64)
+        occ = np.full(m, occurrence, np.uint64)
+        return self._run_steps(SAMPLE_STAGE, {field: table}, idx, eps, occ, ctx)[field]
+
+    def _rows_one_by_one(self, table: Any, idx: np.ndarray, epoch: int, occurrence: int,
+                         field: str) -> tuple[Any, list[tuple[int, str]]]:
+        rows, messages = [], []
+        for r in range(len(idx)):
+            row = table[r:r + 1] if isinstance(table, np.ndarray) else table.iloc[r:r + 1]
+            try:
+                rows.append(self._rows(row, idx[r:r + 1], epoch, occurrence, field))
+            except AugnoiseError as err:
+                messages.append((r, str(err)))
+                rows.append(row)
+        if isinstance(table, np.ndarray):
+            return (np.concatenate(rows) if rows else table.copy()), messages
+        import importlib
+
+        concat = getattr(importlib.import_module(type(table).__module__.split(".")[0]), "concat")
+        return concat(rows), messages
 
     # -- configuration ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Plain-data form (what :meth:`dumps` writes; fitted statistics inline)."""
+        """Plain-data form (what :meth:`dumps` writes; section data inline)."""
         out: dict[str, Any] = {"seed": self.seed}
-        if self._tabular is not None:
-            tab = self._tabular.to_config(inline=True)
-            if tab:
-                out["tabular"] = tab
+        for key, sec in self.sections.items():
+            cfg = sec.to_config(inline=True)
+            if cfg:
+                out[key] = cfg
         out["sample"] = [s.to_config() for s in self.sample]
         out["batch"] = [s.to_config() for s in self.batch]
         return out
@@ -178,31 +334,7 @@ class Pipeline:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Pipeline) and other.to_dict() == self.to_dict()
 
+    __hash__ = None  # type: ignore[assignment]
+
     def __repr__(self) -> str:  # noqa: D105
-        return f"Pipeline(seed={self.seed}, sample={self.sample!r}, batch={self.batch!r})"
-
-
-def _walk(steps: Sequence[Step]):
-    for s in steps:
-        yield s
-        yield from _walk(getattr(s, "transforms", []))
-
-
-def _uses_tabular(steps: Sequence[Step]) -> bool:
-    return any(getattr(s, "modality", None) == "tabular" for s in _walk(steps))
-
-
-def batch_problem(step: Step) -> str:
-    """Why ``step`` cannot run in the batch stage ('' if it can)."""
-    if not getattr(step, "batch_capable", False):
-        return "has no batch-stage (torch) kernel; batch-stage steps: " + ", ".join(batch_capable_names())
-    params = getattr(step, "params", None)
-    if params is not None and getattr(params, "per_channel", True) is False and step.name == "image.GaussianNoise":
-        return "per_channel: false is not supported in the batch stage"
-    return ""
-
-
-def batch_capable_names() -> list[str]:
-    from .registry import get_transform, transform_names
-
-    return [n for n in transform_names() if get_transform(n).batch_capable]
+        return f"Pipeline(seed={self.seed}, sample={list(self.sample)!r}, batch={list(self.batch)!r})"

@@ -1,30 +1,55 @@
-"""Name resolution. Names resolve through augnoise's registry (filled by class definition) or,
-for ``albumentations.<Name>``, through albumentations' own registry. Nothing is ever imported
-from a string found in a config.
+"""Name resolution. Names resolve through augnoise's registry (filled by class definition), the
+composites, or a name-prefix resolver a modality registers (``albumentations.<Name>``, resolved
+by the image package through albumentations' own registry). Nothing is ever imported from a
+string found in a configuration; the modality packages are a fixed list (augnoise._plugins).
 """
 from __future__ import annotations
 
 import difflib
-import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from .compose import COMPOSITES
-from .transform import REGISTRY, Transform
+from .transform import REGISTRY, Step, Transform
 
-#: augnoise's own modules that define transforms (a fixed list, never taken from input).
-_BUILTIN_MODULES = ("augnoise.image", "augnoise.audio", "augnoise.tabular", "augnoise.adversarial",
-                    "augnoise.recipes.targets")
-_loaded = False
 
-ALBU_PREFIX = "albumentations."
+@dataclass(frozen=True)
+class PrefixResolver:
+    """Steps named ``<prefix><Name>`` built by another library's registry.
+
+    ``build(name, params)`` makes the step (raising KeyError for an unknown name and ParamError
+    for bad parameters); ``suggest(name)`` gives a "; did you mean ...?" suffix or '';
+    ``describe`` is the one-line text of ``augnoise list``; ``show(name)`` the text of
+    ``augnoise show``."""
+
+    prefix: str
+    build: Callable[[str, dict[str, Any]], Step]
+    suggest: Callable[[str], str]
+    describe: str
+    show: Callable[[str], str] | None = None
+
+
+PREFIXES: dict[str, PrefixResolver] = {}
+
+
+def register_prefix(resolver: PrefixResolver) -> None:
+    PREFIXES[resolver.prefix] = resolver
 
 
 def load_builtins() -> None:
-    """Import augnoise's transform modules so the registry is complete."""
-    global _loaded
-    if not _loaded:
-        for mod in _BUILTIN_MODULES:
-            importlib.import_module(mod)
-        _loaded = True
+    """Import augnoise's modality packages (and plugins) so the registries are complete."""
+    from .. import _plugins
+
+    _plugins.load_all()
+
+
+def prefix_for(name: str) -> PrefixResolver | None:
+    """The resolver whose prefix ``name`` starts with (after loading the modalities)."""
+    load_builtins()
+    for prefix, res in PREFIXES.items():
+        if name.startswith(prefix):
+            return res
+    return None
 
 
 def transform_names(modality: str | None = None) -> list[str]:
@@ -51,23 +76,3 @@ def get_transform(name: str) -> type[Transform]:
     """The augnoise transform class registered under ``name`` (KeyError if none)."""
     load_builtins()
     return REGISTRY[name]
-
-
-def albumentations_class(name: str) -> type:
-    """Resolve ``albumentations.<Name>`` through albumentations' registry (KeyError if none)."""
-    from albumentations.core.serialization import SERIALIZABLE_REGISTRY
-    from albumentations.core.transforms_interface import BasicTransform
-
-    short = name[len(ALBU_PREFIX):] if name.startswith(ALBU_PREFIX) else name
-    cls = SERIALIZABLE_REGISTRY.get(short)
-    if not (isinstance(cls, type) and issubclass(cls, BasicTransform)):
-        raise KeyError(short)
-    return cls
-
-
-def albumentations_suggest(name: str) -> str:
-    from albumentations.core.serialization import SERIALIZABLE_REGISTRY
-
-    short = name[len(ALBU_PREFIX):]
-    close = difflib.get_close_matches(short, list(SERIALIZABLE_REGISTRY), n=1)
-    return f"; did you mean albumentations.{close[0]}?" if close else ""

@@ -1,44 +1,123 @@
-"""The transform contract.
+"""The transform contract (v2): one draw for both stages, kernels per backend.
 
-A transform is a small class with
+A transform is a small class:
 
-* ``name`` (namespaced, e.g. ``image.GaussianNoise``) and ``modality``;
-* ``Params``: a pydantic model of its parameters, validated before any work
-  (``p`` and ``field`` come from :class:`~augnoise.core.params.BaseParams`);
-* ``make_params(data, rng)``: draws this call's random parameters (e.g. the std from a range);
-* ``apply(data, params, rng)``: calls a pure kernel function with them.
+* ``name`` (namespaced, e.g. ``image.GaussianNoise``), ``modality`` and ``default_field``;
+* ``Params``: a pydantic model of its parameters, validated before any work (``p`` and
+  ``field`` come from :class:`~augnoise.core.params.BaseParams`);
+* ``draw(r)``: this call's random values from its draws ``r`` (values from ranges, 64-bit
+  kernel keys). It is stage-neutral: ``r`` is a :class:`~augnoise.core.keys.Rand` (one sample,
+  plain numbers) or a :class:`~augnoise.core.keys.RandBatch` (numpy arrays, one value per
+  sample), and the same code gives the same values for a sample either way. The probability
+  test (``p``) is drawn first, by the base class;
+* ``check(x, batched)``: validate the input (one sample, or a batch with samples on axis 0);
+* kernels, registered per backend with :func:`augnoise.core.kernels.kernel`: batched
+  functions ``(transform, x, params, ctx)`` that make their arrays from the kernel keys.
 
-``__call__(sample, rng)`` ties these together: it never mutates ``sample`` or its arrays and
-takes every random number from ``rng``. Defining a subclass with a ``name`` registers it.
+Defining a subclass with a ``name`` registers it. A transform never mutates its input and never
+touches global random state. ``batch_capable`` (the batch stage runs on any torch device) is
+true when a ``torch`` kernel is registered.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Iterator, Mapping, NamedTuple
 
 import numpy as np
 from pydantic import ValidationError
 
+from dataclasses import replace
+
+from .arrays import describe, is_array, put_rows, take_rows
+from .context import Context
 from .errors import InputError, ParamError
+from .kernels import backends, run_kernel
 from .params import BaseParams, translate_validation_error
 
 Sample = dict[str, Any]
 
-#: Default field per modality.
-DEFAULT_FIELDS = {"image": "image", "audio": "audio", "tabular": "features", "adversarial": "image"}
-
 REGISTRY: dict[str, type["Transform"]] = {}
 
 
+class NotStackable(Exception):
+    """A step's per-sample results cannot be stacked into a batch again (internal: the
+    pipeline then runs those samples one by one)."""
+
+
+class Example(NamedTuple):
+    """A small case of a transform for the conformance harness (tests/conformance).
+
+    ``params`` are the transform's parameters (or a function returning them, for transforms
+    that need files); ``sample()`` makes a fresh sample dict; with ``strong`` two keys must give
+    different outputs; ``context()`` gives what batch-only steps need (model, targets);
+    ``prepare(pipeline)`` readies a pipeline holding the step (e.g. fits statistics)."""
+
+    params: Any
+    sample: Callable[[], dict[str, Any]]
+    strong: bool = True
+    context: Callable[[], dict[str, Any]] | None = None
+    prepare: Callable[[Any], None] | None = None
+
+
 class Step:
-    """Anything that can stand in a pipeline: maps a sample dict to a new one, given an rng."""
+    """Anything that can stand in a pipeline: maps a sample (or a batch of samples) to a new
+    one, drawing from its :class:`~augnoise.core.keys.Rand` / ``RandBatch``."""
 
     name: ClassVar[str] = ""
+    #: why the step can only run in the batch stage ('' if it can run in the sample stage)
+    batch_only: ClassVar[str] = ""
+    p: float = 1.0
 
-    def __call__(self, sample: Mapping[str, Any], rng: np.random.Generator,
-                 trace: list[tuple[str, dict[str, Any]]] | None = None) -> Sample:  # pragma: no cover
-        """Return a new sample. When ``trace`` is a list, append ``(name, drawn params)`` for
-        every leaf step actually applied (for previews and debugging)."""
+    def run(self, sample: Sample, r: Any, ctx: Context) -> Sample:  # pragma: no cover - abstract
+        """One sample: return a new sample dict (``sample`` itself when nothing changes)."""
         raise NotImplementedError
+
+    def run_batch(self, data: Sample, r: Any, gate: np.ndarray, ctx: Context) -> Sample:
+        """``B`` samples stacked on axis 0 of each field; ``gate`` (B,) says which samples the
+        step may touch (the rest pass through unchanged).
+
+        This default runs :meth:`run` on each gated sample with its own draws (numpy fields
+        only; a step with a vectorised form overrides it). Raises :class:`NotStackable` when
+        the results cannot be stacked again (e.g. a crop that changes shapes)."""
+        out = dict(data)
+        for b in np.flatnonzero(gate):
+            sample = {k: v[b] if isinstance(v, np.ndarray) and v.ndim >= 1 else v for k, v in data.items()}
+            ctx_b = replace(ctx, **{k: int(getattr(ctx, k)[b]) for k in ("epoch", "index", "occurrence")
+                                    if isinstance(getattr(ctx, k), np.ndarray)})
+            res = self.run(sample, r.sample(int(b)), ctx_b)
+            for k, v in res.items():
+                if k in sample and v is sample[k]:
+                    continue
+                cur = out.get(k)
+                if k not in data:
+                    if not isinstance(v, np.ndarray):
+                        raise NotStackable(f"{self.name} made a non-array field {k!r}")
+                    cur = out[k] = np.zeros((r.size,) + v.shape, v.dtype)
+                elif cur is data[k]:
+                    cur = out[k] = np.array(cur, copy=True)
+                if not isinstance(v, np.ndarray) or not isinstance(cur, np.ndarray) or cur.shape[1:] != v.shape \
+                        or cur.dtype != v.dtype:
+                    raise NotStackable(f"{self.name} changed field {k!r} so the samples no longer stack")
+                cur[b] = v
+        return out
+
+    def children(self) -> list["Step"]:
+        return []
+
+    def walk(self) -> Iterator["Step"]:
+        """This step and every step nested in it, depth first."""
+        yield self
+        for c in self.children():
+            yield from c.walk()
+
+    def fields(self) -> set[str]:
+        """Sample fields this step reads or writes."""
+        return set()
+
+    def stage_problem(self, stage: str) -> str:
+        """Why this step (alone) cannot stand in ``stage`` ('sample' or 'batch'); '' if it can."""
+        if stage == "sample" and self.batch_only:
+            return self.batch_only
+        return ""
 
     def to_config(self) -> dict[str, Any]:  # pragma: no cover - abstract
         """The single-key mapping that recreates this step in YAML."""
@@ -56,18 +135,32 @@ class Step:
         return f"{name}({args})"
 
 
+def batch_capable_names() -> list[str]:
+    """Names of the registered transforms that can run in the batch stage."""
+    from .registry import transform_names
+
+    return [n for n in transform_names() if REGISTRY[n].batch_capable()]
+
+
 class Transform(Step):
-    """Base class of leaf transforms. Subclasses set ``name``, ``modality``, ``Params``."""
+    """Base class of leaf transforms. Subclasses set ``name``, ``modality``, ``Params`` and
+    implement ``draw`` (and ``check``); kernels are registered separately per backend."""
 
     modality: ClassVar[str] = ""
+    default_field: ClassVar[str] = ""
     Params: ClassVar[type[BaseParams]] = BaseParams
-    #: whether a torch kernel exists for the batch stage (augnoise.torch.batch)
-    batch_capable: ClassVar[bool] = False
-    #: range parameters drawn per sample in the batch stage, in order (then the noise key)
-    batch_draws: ClassVar[tuple[str, ...]] = ()
+    #: pipeline sections this transform reads from the call context (e.g. "tabular")
+    sections: ClassVar[tuple[str, ...]] = ()
+    #: small cases for the conformance harness
+    examples: ClassVar[tuple[Example, ...]] = ()
+    _has_inputs: ClassVar[bool] = False
+    #: the output's type differs from the input's (class index -> soft label): the kernel runs
+    #: on every sample, with :meth:`neutral` draws for samples the probability test skips
+    changes_type: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls._has_inputs = cls.inputs is not Transform.inputs
         if cls.__dict__.get("name"):
             if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
                 raise RuntimeError(f"transform name {cls.name!r} registered twice")
@@ -80,45 +173,101 @@ class Transform(Step):
             raise ParamError(self.name, translate_validation_error(err, list(self.Params.model_fields))) from None
 
     # -- contract -------------------------------------------------------------------------
+    @classmethod
+    def batch_capable(cls) -> bool:
+        """Whether the batch stage can run this transform on any device (a torch kernel)."""
+        return "torch" in backends(cls)
+
     @property
     def field(self) -> str:
-        return self.params.field or DEFAULT_FIELDS.get(self.modality, self.modality)
+        return self.params.field or self.default_field or self.modality
 
     @property
-    def p(self) -> float:
+    def p(self) -> float:  # type: ignore[override]
         return float(self.params.p)
 
-    def check(self, data: Any) -> Any:
-        """Validate one input value; raise :class:`InputError` with a clear message."""
-        return data
+    def fields(self) -> set[str]:
+        return {self.field}
 
-    def context(self, sample: Mapping[str, Any]) -> dict[str, Any]:
-        """Other sample fields the kernel needs (e.g. ``sample_rate``); merged into params."""
+    def stage_problem(self, stage: str) -> str:
+        problem = super().stage_problem(stage)
+        if problem or stage != "batch":
+            return problem
+        if not self.batch_capable():
+            names = ", ".join(batch_capable_names())
+            return f"has no batch-stage (torch) kernel; batch-stage steps: {names}"
+        return self.batch_problem()
+
+    def batch_problem(self) -> str:
+        """Why these parameters cannot run in the batch stage ('' if they can)."""
+        return ""
+
+    def check(self, x: Any, batched: bool = False) -> Any:
+        """Validate one input (or a batch, samples on axis 0); raise :class:`InputError`."""
+        return x
+
+    def draw(self, r: Any) -> dict[str, Any]:
+        """This call's random values (see the module doc)."""
         return {}
 
-    def make_params(self, data: Any, rng: np.random.Generator) -> dict[str, Any]:
-        """Draw the random parameters of one call (std from its range, ...)."""
+    def inputs(self, sample: Sample, batched: bool = False) -> dict[str, Any]:
+        """Values the kernel takes from other fields of the sample (e.g. ``sample_rate``),
+        merged into the drawn values; in a batch, one per sample. Raise :class:`InputError`
+        when one is missing or wrong."""
         return {}
 
-    def apply(self, data: Any, params: dict[str, Any], rng: np.random.Generator) -> Any:  # pragma: no cover
-        """Apply the kernel to ``data`` with drawn ``params``; must return a new array."""
+    def neutral(self, params: dict[str, Any], skipped: Any) -> dict[str, Any]:
+        """For ``changes_type`` transforms: ``params`` with the draws of skipped samples made
+        a no-op (``skipped``: a bool, or a (B,) bool array)."""
         raise NotImplementedError
 
-    def __call__(self, sample: Mapping[str, Any], rng: np.random.Generator,
-                 trace: list[tuple[str, dict[str, Any]]] | None = None) -> Sample:
+    def apply(self, x: Any, params: dict[str, Any], ctx: Context | None = None) -> Any:
+        """Apply the kernel to one sample ``x`` with drawn ``params``; returns a new array."""
+        return run_kernel(self, x[None], params, ctx or Context())[0]
+
+    # -- running ----------------------------------------------------------------------------
+    def run(self, sample: Sample, r: Any, ctx: Context) -> Sample:
         field = self.field
         if field not in sample:
             raise InputError(f"sample has no field {field!r} (fields: {', '.join(map(str, sample)) or 'none'})")
+        applied = r.below(self.p)
+        if not applied and not self.changes_type:
+            return sample
+        x = self.check(sample[field])
+        drawn = self.draw(r)
+        params = {**drawn, **self.inputs(sample)} if self._has_inputs else drawn
+        if not applied:
+            params = self.neutral(params, True)
         out = dict(sample)
-        if self.p < 1.0 and rng.random() >= self.p:
-            return out
-        data = self.check(sample[field])
-        ctx = self.context(sample)
-        params = self.make_params(data, rng)
-        out[field] = self.apply(data, {**params, **ctx} if ctx else params, rng)
-        if trace is not None:
-            trace.append((self.name, {k: v for k, v in params.items()
-                                      if k != "key" and isinstance(v, (int, float, str, bool))}))
+        out[field] = self.apply(x, params, ctx)
+        if ctx.trace is not None and applied:
+            ctx.trace.append((self.name, trace_values(drawn)))
+        return out
+
+    def run_batch(self, data: Sample, r: Any, gate: np.ndarray, ctx: Context) -> Sample:
+        field = self.field
+        if field not in data:
+            raise InputError(f"batch has no field {field!r} (fields: {', '.join(map(str, data)) or 'none'})")
+        x = data[field]
+        n = r.size
+        if not is_array(x) or x.ndim < 1 or x.shape[0] != n:
+            raise InputError(f"field {field!r} must be an array with one row per sample ({n}), got {describe(x)}")
+        applied = gate & r.below(self.p)
+        params = self.draw(r)
+        params.update(self.inputs(data, batched=True))
+        if self.changes_type:
+            params = self.neutral(params, ~applied)
+            applied = np.ones(n, bool)
+        sel = np.flatnonzero(applied)
+        if sel.size == 0:
+            return data
+        out = dict(data)
+        if sel.size == n:
+            out[field] = run_kernel(self, self.check(x, batched=True), params, ctx)
+        else:
+            part = {k: v[sel] if isinstance(v, np.ndarray) and v.ndim == 1 else v for k, v in params.items()}
+            xs = self.check(take_rows(x, sel), batched=True)
+            out[field] = put_rows(x, sel, run_kernel(self, xs, part, ctx.rows(sel)))
         return out
 
     def to_config(self) -> dict[str, Any]:
@@ -131,3 +280,16 @@ class Transform(Step):
         """First paragraph of the docstring."""
         doc = (cls.__doc__ or "").strip()
         return " ".join(doc.split("\n\n")[0].split())
+
+
+def trace_values(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The drawn values worth showing (numbers and strings; kernel keys left out)."""
+    out = {}
+    for k, v in params.items():
+        if "key" in k:
+            continue
+        if isinstance(v, (bool, np.bool_)):
+            out[k] = bool(v)
+        elif isinstance(v, (int, float, str, np.integer, np.floating)):
+            out[k] = v.item() if hasattr(v, "item") else v
+    return out

@@ -1,4 +1,8 @@
-"""Image noise transforms (numpy HxW or HxWxC; uint8, uint16, float32 in [0, 1])."""
+"""Image noise transforms (numpy HxW or HxWxC; uint8, uint16, float32 in [0, 1]).
+
+Importing this package registers the transforms, their numpy and torch kernels (numba and
+torch themselves load only when a kernel first runs) and the ``albumentations.`` name prefix."""
+from . import albu, kernels, torch_kernels  # noqa: F401  (registration)
 from .gaussian import GaussianNoise
 from .salt_pepper import SaltAndPepper
 from .shot import ShotNoise

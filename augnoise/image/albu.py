@@ -1,23 +1,49 @@
 """Any albumentations transform as a pipeline step: ``albumentations.<Name>: {...}``.
 
-The class is looked up in albumentations' own registry; parameters are validated by its
-pydantic ``InitSchema`` (strict: unknown keys are errors). ``p`` is handled by augnoise, and
-the transform's generators are replaced for every call by ones derived from augnoise's keyed
-generator, so albumentations steps are exactly as reproducible as ours.
+The class is looked up in albumentations' own registry (this module registers the
+``albumentations.`` name prefix with the core; albumentations itself is imported only when such
+a step is built); parameters are validated by its pydantic ``InitSchema`` (strict: unknown keys
+are errors). ``p`` is handled by augnoise, and the transform's generators are replaced for every
+call by ones seeded from the step's own key, so albumentations steps are exactly as
+reproducible as ours. They run in the sample stage only.
 """
 from __future__ import annotations
 
+import difflib
 import random
 import warnings
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
 
+from ..core.context import Context
 from ..core.errors import InputError, ParamError
 from ..core.params import translate_validation_error
-from ..core.registry import ALBU_PREFIX, albumentations_class
+from ..core.registry import PrefixResolver, register_prefix
 from ..core.transform import Sample, Step
+
+ALBU_PREFIX = "albumentations."
+
+
+def albumentations_class(name: str) -> type:
+    """Resolve ``albumentations.<Name>`` through albumentations' registry (KeyError if none)."""
+    from albumentations.core.serialization import SERIALIZABLE_REGISTRY
+    from albumentations.core.transforms_interface import BasicTransform
+
+    short = name[len(ALBU_PREFIX):] if name.startswith(ALBU_PREFIX) else name
+    cls = SERIALIZABLE_REGISTRY.get(short)
+    if not (isinstance(cls, type) and issubclass(cls, BasicTransform)):
+        raise KeyError(short)
+    return cls
+
+
+def albumentations_suggest(name: str) -> str:
+    from albumentations.core.serialization import SERIALIZABLE_REGISTRY
+
+    short = name[len(ALBU_PREFIX):]
+    close = difflib.get_close_matches(short, list(SERIALIZABLE_REGISTRY), n=1)
+    return f"; did you mean albumentations.{close[0]}?" if close else ""
 
 
 class AlbumentationsStep(Step):
@@ -56,23 +82,32 @@ class AlbumentationsStep(Step):
         self.p = float(p)
         self.field = field
 
-    def __call__(self, sample: Mapping[str, Any], rng: np.random.Generator, trace: list | None = None) -> Sample:
-        out = dict(sample)
+    def fields(self) -> set[str]:
+        return {self.field}
+
+    def stage_problem(self, stage: str) -> str:
+        if stage == "batch":
+            return "albumentations steps run in the sample stage only (numpy images); move it under sample:"
+        return ""
+
+    def run(self, sample: Sample, r: Any, ctx: Context) -> Sample:
         if self.field not in sample:
             raise InputError(f"sample has no field {self.field!r}")
-        if self.p < 1.0 and rng.random() >= self.p:
-            return out
+        if not r.below(self.p):
+            return sample
         img = sample[self.field]
         if not isinstance(img, np.ndarray) or img.size == 0:
             raise InputError(f"field {self.field!r} must be a non-empty numpy array")
-        seed = int(rng.integers(2**63))
+        seed = r.key() >> 1
         self._t.set_random_state(np.random.default_rng(seed), random.Random(seed))
         # albumentations gets a private copy: our input is never handed out for mutation.
         res = self._t(image=np.array(img, copy=True))["image"]
+        out = dict(sample)
         out[self.field] = np.ascontiguousarray(res)
-        if trace is not None:
-            trace.append((self.name, {}))
+        if ctx.trace is not None:
+            ctx.trace.append((self.name, {}))
         return out
+
 
     def to_config(self) -> dict[str, Any]:
         return {self.name: dict(self._given)}
@@ -81,3 +116,22 @@ class AlbumentationsStep(Step):
 def _albu_fields(cls: type) -> list[str]:
     schema = getattr(cls, "InitSchema", None)
     return [f for f in getattr(schema, "model_fields", {}) if f != "strict"]
+
+
+def _build(name: str, params: dict[str, Any]) -> AlbumentationsStep:
+    return AlbumentationsStep(name, **params)
+
+
+def _show(name: str) -> str:
+    """``augnoise show albumentations.<Name>``: its doc and parameters (KeyError if unknown)."""
+    from ..cli.info import _param_rows, param_table
+
+    cls = albumentations_class(name)
+    doc = (cls.__doc__ or "").strip().split("\n\n")[0]
+    rows = [r for r in _param_rows(cls.InitSchema) if r[0] != "strict"]
+    rows.append(("field", "string", '"image"', "sample field the step acts on"))
+    return f"{name} (albumentations)\n\n{doc}\n\n{param_table(rows)}"
+
+
+register_prefix(PrefixResolver(ALBU_PREFIX, _build, albumentations_suggest,
+                               "any albumentations transform, seeded from augnoise's keys (sample stage)", _show))

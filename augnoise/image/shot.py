@@ -6,9 +6,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from ..core.params import BaseParams, RangeParam, draw
-from . import kernels
-from .base import ImageTransform
+from ..core.params import BaseParams, RangeParam
+from ..core.transform import Example
+from .base import ImageTransform, example_image
 
 
 class ShotNoise(ImageTransform):
@@ -26,8 +26,11 @@ class ShotNoise(ImageTransform):
         photons: RangeParam(gt=0, le=1e9, unit="photons at full white") = Field(50.0, description="mean photon count at full white")
         linear: bool = Field(False, description="decode sRGB to linear light before counting photons")
 
-    def make_params(self, data: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
-        return {"photons": draw(self.params.photons, rng)}
+    examples = (
+        Example({"photons": 20}, example_image(np.uint8)),
+        Example({"photons": [5, 500], "linear": True}, example_image(np.float32)),
+        Example({"photons": 2000}, example_image(np.uint16, (6, 6, 1))),
+    )
 
-    def apply(self, data: np.ndarray, params: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
-        return kernels.shot_noise(data, params["photons"], rng, linear=self.params.linear)
+    def draw(self, r: Any) -> dict[str, Any]:
+        return {"photons": r.value(self.params.photons), "key": r.key()}

@@ -6,9 +6,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from ..core.params import BaseParams, RangeParam, draw
-from . import kernels
-from .base import ImageTransform
+from ..core.params import BaseParams, RangeParam
+from ..core.transform import Example
+from .base import ImageTransform, example_image
 
 
 class SpeckleNoise(ImageTransform):
@@ -22,9 +22,11 @@ class SpeckleNoise(ImageTransform):
         std: RangeParam(ge=0, le=10, unit="relative std") = Field(0.1, description="relative std of the multiplier")
         per_channel: bool = Field(True, description="independent multiplier per channel")
 
-    def make_params(self, data: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
-        shape = data.shape if (self.params.per_channel or data.ndim == 2) else data.shape[:2] + (1,)
-        return {"std": draw(self.params.std, rng), "noise": rng.standard_normal(shape, dtype=np.float32)}
+    examples = (
+        Example({"std": 0.3}, example_image(np.uint8)),
+        Example({"std": [0.1, 0.5], "per_channel": False}, example_image(np.float32)),
+        Example({"std": 0.2}, example_image(np.uint16, (7, 3, 2))),
+    )
 
-    def apply(self, data: np.ndarray, params: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
-        return kernels.speckle_noise(data, params["std"], params["noise"])
+    def draw(self, r: Any) -> dict[str, Any]:
+        return {"std": r.value(self.params.std), "key": r.key()}

@@ -21,7 +21,7 @@ def _with_level(pipeline: Pipeline, param: str, level: float) -> Pipeline:
     cfg = dict(step.to_config()[step.name])
     cfg[param] = level
     cls = type(step)
-    return Pipeline(sample=[cls(**cfg), *pipeline.sample[1:]], seed=pipeline.seed, tabular=pipeline._tabular)
+    return Pipeline(sample=[cls(**cfg), *pipeline.sample[1:]], seed=pipeline.seed, sections=pipeline.sections)
 
 
 def robustness_curve(model: Any, data: str | Data, pipeline: Pipeline, levels: Sequence[float], *, param: str | None = None,
@@ -45,7 +45,7 @@ def robustness_curve(model: Any, data: str | Data, pipeline: Pipeline, levels: S
         if param is None:
             raise InputError(f"step 1 ({first.name}) has no level parameter; give --param")
     field = d.field
-    if d.kind == "tabular" and pipeline.tabular.fitted is None:
+    if d.kind == "tabular" and pipeline.section("tabular").fitted is None:
         pipeline.fit(features=d.x, names=d.names)
     rows = []
     for level in levels:

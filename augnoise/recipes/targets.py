@@ -7,52 +7,64 @@ import numpy as np
 from pydantic import Field
 
 from ..core.errors import InputError
-from ..core.params import BaseParams, RangeParam, draw
-from ..core.transform import DEFAULT_FIELDS, Transform
-
-DEFAULT_FIELDS.setdefault("labels", "label")
-DEFAULT_FIELDS.setdefault("gan", "image")
+from ..core.kernels import col, kernel
+from ..core.params import BaseParams, RangeParam
+from ..core.transform import Example, Transform
 
 
-def _label(data: Any, classes: int) -> int:
-    arr = np.asarray(data)
-    if arr.ndim != 0 or arr.dtype.kind not in "iu":
-        raise InputError(f"label must be one integer class index, got {data!r}")
-    k = int(arr)
-    if not 0 <= k < classes:
-        raise InputError(f"label {k} is outside [0, {classes})")
-    return k
+def _check_labels(x: Any, classes: int, batched: bool) -> Any:
+    import numpy as np
+
+    arr = x if hasattr(x, "dtype") and hasattr(x, "shape") else np.asarray(x)
+    kind = str(arr.dtype).replace("torch.", "")
+    want = 1 if batched else 0
+    if len(arr.shape) != want or not (kind.startswith("int") or kind.startswith("uint")):
+        what = "a 1-D integer array of class indices" if batched else "one integer class index"
+        raise InputError(f"labels must be {what}, got {x!r}" if not batched else
+                         f"labels must be {what}, got {kind} {tuple(arr.shape)}")
+    if int(np.prod(arr.shape)):
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or hi >= classes:
+            raise InputError(f"label {lo if lo < 0 else hi} is outside [0, {classes})")
+    return arr
+
+
+def _labels_example() -> dict[str, Any]:
+    return {"label": np.int64(3), "image": np.zeros((2, 2), np.uint8)}
 
 
 class _LabelStep(Transform):
     """A step on a class index (field ``label``), in either stage."""
 
     modality = "labels"
-    batch_capable = True
+    default_field = "label"
 
-    def check(self, data: Any) -> int:
-        return _label(data, self.params.classes)
+    def check(self, x: Any, batched: bool = False) -> Any:
+        return _check_labels(x, self.params.classes, batched)
 
 
 class LabelSmoothing(_LabelStep):
     """Soft targets as in the seed: ``1 - eps`` on the true class and ``eps / (k - 1)`` on each
-    other class (the row sums to 1). Turns a class index into a float32 vector of ``classes``."""
+    other class (the row sums to 1). Turns a class index into a float32 vector of ``classes``;
+    a sample the probability test skips gets the plain one-hot vector."""
 
     name = "labels.LabelSmoothing"
-    batch_draws = ("eps",)
+    changes_type = True
 
     class Params(BaseParams):
         classes: int = Field(..., ge=2, description="number of classes k")
         eps: RangeParam(ge=0, le=1) = Field(0.1, description="probability mass moved off the true class")
 
-    def make_params(self, data: Any, rng: np.random.Generator) -> dict[str, Any]:
-        return {"eps": draw(self.params.eps, rng)}
+    examples = (
+        Example({"classes": 10, "eps": [0.1, 0.3]}, _labels_example),
+        Example({"classes": 5, "eps": 0.2, "p": 0.5}, _labels_example, strong=False),
+    )
 
-    def apply(self, data: int, params: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
-        k = self.params.classes
-        out = np.full(k, params["eps"] / (k - 1), np.float32)
-        out[data] = 1.0 - params["eps"]
-        return out
+    def draw(self, r: Any) -> dict[str, Any]:
+        return {"eps": r.value(self.params.eps)}
+
+    def neutral(self, params: dict[str, Any], skipped: Any) -> dict[str, Any]:
+        return {**params, "eps": params["eps"] * (1 - skipped)}
 
 
 class LabelFlip(_LabelStep):
@@ -60,18 +72,54 @@ class LabelFlip(_LabelStep):
     uniformly among the ``classes - 1`` others."""
 
     name = "labels.LabelFlip"
-    batch_draws = ("rate",)
 
     class Params(BaseParams):
         classes: int = Field(..., ge=2, description="number of classes k")
         rate: RangeParam(ge=0, le=1) = Field(0.1, description="probability that a label is flipped")
 
-    def make_params(self, data: Any, rng: np.random.Generator) -> dict[str, Any]:
-        rate = draw(self.params.rate, rng)
-        return {"rate": rate, "flip": bool(rng.random() < rate), "offset": int(rng.integers(1, self.params.classes))}
+    examples = (
+        Example({"classes": 10, "rate": 0.5}, _labels_example, strong=False),
+        Example({"classes": 4, "rate": [0.2, 0.9], "p": 0.8}, _labels_example, strong=False),
+    )
 
-    def apply(self, data: int, params: dict[str, Any], rng: np.random.Generator) -> Any:
-        return np.int64((data + params["offset"]) % self.params.classes if params["flip"] else data)
+    def draw(self, r: Any) -> dict[str, Any]:
+        rate = r.value(self.params.rate)
+        return {"rate": rate, "flip": r.random() < rate, "offset": 1 + r.integers(self.params.classes - 1)}
+
+
+@kernel(LabelSmoothing, "numpy")
+def _smooth_np(t: LabelSmoothing, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
+    k = t.params.classes
+    eps = col(params["eps"])[:, None]
+    one = np.zeros((x.shape[0], k), np.float64)
+    one[np.arange(x.shape[0]), x.astype(np.int64)] = 1.0
+    return (one * (1.0 - eps) + (1.0 - one) * eps / (k - 1)).astype(np.float32)
+
+
+@kernel(LabelSmoothing, "torch")
+def _smooth_torch(t: LabelSmoothing, x: Any, params: dict[str, Any], ctx: Any) -> Any:
+    import torch
+
+    k = t.params.classes
+    eps = torch.from_numpy(col(params["eps"])).to(x.device)[:, None]
+    one = torch.nn.functional.one_hot(x.long(), k).to(torch.float64)
+    return (one * (1.0 - eps) + (1.0 - one) * eps / (k - 1)).to(torch.float32)
+
+
+@kernel(LabelFlip, "numpy")
+def _flip_np(t: LabelFlip, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
+    flip = col(params["flip"], bool)
+    offset = col(params["offset"], np.int64)
+    return np.where(flip, (x.astype(np.int64) + offset) % t.params.classes, x).astype(x.dtype)
+
+
+@kernel(LabelFlip, "torch")
+def _flip_torch(t: LabelFlip, x: Any, params: dict[str, Any], ctx: Any) -> Any:
+    import torch
+
+    flip = torch.from_numpy(col(params["flip"], bool)).to(x.device)
+    offset = torch.from_numpy(col(params["offset"], np.int64)).to(x.device)
+    return torch.where(flip, (x.long() + offset) % t.params.classes, x.long()).to(x.dtype)
 
 
 class InstanceNoise(Transform):
@@ -81,7 +129,7 @@ class InstanceNoise(Transform):
 
     name = "gan.InstanceNoise"
     modality = "gan"
-    batch_capable = True
+    default_field = "image"
     batch_only = "needs the epoch: it runs in the batch stage only (move it under batch:)"
 
     class Params(BaseParams):
@@ -107,5 +155,26 @@ class InstanceNoise(Transform):
             t = 0.5 - 0.5 * np.cos(np.pi * t)
         return float(start + (end - start) * t)
 
-    def __call__(self, sample: Any, rng: np.random.Generator, trace: list | None = None) -> Any:
-        raise InputError(self.batch_only)
+    examples = (
+        Example({"std": [0.3, 0.1], "epochs": 4}, lambda: {"image": np.full((3, 4, 4), 0.5, np.float32)}),
+        Example({"std": [0.2, 0.2], "valid_range": [0.0, 1.0]}, lambda: {"image": np.full((2, 5), 0.5, np.float32)}),
+    )
+
+    def draw(self, r: Any) -> dict[str, Any]:
+        return {"key": r.key()}
+
+
+@kernel(InstanceNoise, "torch")
+def _instance_noise(t: InstanceNoise, x: Any, params: dict[str, Any], ctx: Any) -> Any:
+    import torch
+
+    from ..torch import philox
+
+    if not torch.is_floating_point(x):
+        raise InputError(f"instance noise needs a float batch, got {x.dtype}")
+    std = t.std_at(int(ctx.epoch))
+    n = int(np.prod(x.shape[1:]))
+    z = philox.normals(philox.keys_tensor(params["key"], x.device), n).reshape(x.shape).to(x.dtype)
+    y = x + std * z
+    vr = t.params.valid_range
+    return y.clamp(vr[0], vr[1]) if vr is not None else y

@@ -2,6 +2,7 @@
 
 Column kinds and bounds are declared in the pipeline's ``tabular:`` section and completed by
 ``pipeline.fit(features=X)``, whose statistics travel with the pipeline."""
+from .schema import TabularSection  # noqa: F401  (registers the ``tabular:`` section)
 from .gaussian import GaussianNoise
 from .mask import MaskNoise
 from .swap import SwapNoise

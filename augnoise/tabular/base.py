@@ -1,18 +1,20 @@
 """Shared base of tabular transforms: features in any accepted form, statistics (fitted or from
-the batch), column selection, and the optional corruption mask."""
+the table itself), column selection, and the optional corruption mask."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Optional, Union
+from typing import Any, Callable, Literal, Optional, Union
 
 import numpy as np
 from pydantic import Field
 
+from ..core.context import Context
 from ..core.errors import InputError
+from ..core.kernels import col
 from ..core.params import BaseParams
-from ..core.transform import Sample, Transform
+from ..core.transform import Sample, Transform, trace_values
 from .frame import Table, to_table
-from .schema import Fitted, TabularSpec, fit_stats
+from .schema import Fitted, TabularSection, fit_stats
 
 
 class TabularParams(BaseParams):
@@ -34,30 +36,30 @@ class Resolved:
 
 class TabularTransform(Transform):
     """A tabular transform on ``features``: one row ``(n_columns,)`` or a table ``(rows,
-    columns)`` of floats (NaN = missing) or ints, or a pandas DataFrame (returned as one)."""
+    columns)`` of floats (NaN = missing) or ints, or a pandas DataFrame (returned as one).
+    In a batch (the DataLoader's batched path, :meth:`augnoise.Pipeline.apply_rows`), every
+    row is a sample keyed on its own."""
 
     modality = "tabular"
+    default_field = "features"
     Params = TabularParams
-    #: donor pools this transform needs when statistics come from the batch: all / discrete / none
+    sections = ("tabular",)
+    #: donor pools this transform needs when statistics come from the table: all / discrete / none
     batch_pools = "none"
     #: whether ``stats: batch`` needs column statistics at all (swap only needs the table)
     batch_needs_stats = True
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.spec = TabularSpec()  # the owning pipeline binds its shared spec
+    def fields(self) -> set[str]:
+        return {self.field} | ({self.params.mask_field} if self.params.mask_field else set())
 
-    def bind(self, spec: TabularSpec) -> None:
-        """Share a pipeline's column declarations and fitted statistics."""
-        self.spec = spec
+    def draw(self, r: Any) -> dict[str, Any]:
+        return {"key": r.key()}
 
-    def check(self, data: Any) -> Table:
-        return to_table(data)
-
-    def resolve(self, t: Table) -> Resolved:
-        m = t.x.shape[1]
+    def resolve(self, t: Table, spec: TabularSection, x2: np.ndarray) -> Resolved:
+        """Statistics and columns for the table ``x2`` (R, M) of a sample of ``t``."""
+        m = x2.shape[1]
         if self.params.stats == "fitted":
-            f = self.spec.fitted
+            f = spec.fitted
             if f is None:
                 raise InputError("needs fitted column statistics: call pipeline.fit(features=X) on the training table "
                                  "(or use stats: batch on whole tables)")
@@ -67,10 +69,10 @@ class TabularTransform(Transform):
                 raise InputError(f"column names differ from the fitted table's ({', '.join(f.names)})")
             names = t.names or f.names
         else:
-            if t.x.shape[0] < 2:
+            if x2.shape[0] < 2:
                 raise InputError("stats: batch needs a table of at least 2 rows (one row alone has no statistics)")
             names = t.names
-            f = fit_stats(t.x, self.spec, names, t.frame_kinds, pools=self.batch_pools) if self.batch_needs_stats else None
+            f = fit_stats(x2, spec, names, t.frame_kinds, pools=self.batch_pools) if self.batch_needs_stats else None
         if f is not None and t.frame_kinds and any(k == "integer" for k in t.frame_kinds):  # integer numpy input
             f = Fitted(f.names, [k if k != "continuous" else "integer" for k in f.kinds], f.mean, f.std,
                        f.pool_values, f.pool_counts, f.n_rows)
@@ -86,31 +88,89 @@ class TabularTransform(Transform):
                     raise InputError(f"columns: no column named {c!r}" + (f" (columns: {', '.join(names)})" if names else " (the table has no names)"))
                 else:
                     enabled[names.index(c)] = True
-        lo, hi = self.spec.bounds(m, names)
+        lo, hi = spec.bounds(m, names)
         return Resolved(f, enabled, lo, hi)
 
-    def make_params(self, data: Table, rng: np.random.Generator) -> dict[str, Any]:
-        return {"key": int(rng.integers(0, 2**64, dtype=np.uint64))}
-
-    def corrupt(self, t: Table, r: Resolved, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
-        """Return (new 2-D table, bool mask of corrupted cells)."""
+    def corrupt(self, x: np.ndarray, r: Resolved, params: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+        """Return (new ``(B, R, M)`` array, bool mask of corrupted cells); ``params`` hold one
+        value per sample."""
         raise NotImplementedError
 
-    def __call__(self, sample: Mapping[str, Any], rng: np.random.Generator, trace: list | None = None) -> Sample:
+    def _apply(self, x: np.ndarray, t: Table, spec: TabularSection, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        p = {k: col(v, np.uint64 if "key" in k else np.float64) for k, v in params.items()}
+        if self.params.stats == "fitted":
+            return self.corrupt(x, self.resolve(t, spec, x[0]), p)
+        ys, ms = [], []
+        for b in range(x.shape[0]):  # statistics of each sample's own table
+            y, m = self.corrupt(x[b:b + 1], self.resolve(t, spec, x[b]), {k: v[b:b + 1] for k, v in p.items()})
+            ys.append(y)
+            ms.append(m)
+        return np.concatenate(ys), np.concatenate(ms)
+
+    def run(self, sample: Sample, r: Any, ctx: Context) -> Sample:
         field = self.field
         if field not in sample:
             raise InputError(f"sample has no field {field!r} (fields: {', '.join(map(str, sample)) or 'none'})")
+        t = to_table(sample[field])
         out = dict(sample)
-        t = self.check(sample[field])
-        if self.p < 1.0 and rng.random() >= self.p:
-            if self.params.mask_field:
-                out[self.params.mask_field] = np.zeros(t.mask_shape, bool)
+        mask_field = self.params.mask_field
+        if not r.below(self.p):
+            if mask_field:
+                out[mask_field] = np.zeros(t.mask_shape, bool)
             return out
-        params = self.make_params(t, rng)
-        y, mask = self.corrupt(t, self.resolve(t), params)
+        params = self.draw(r)
+        y, mask = self._apply(t.x, t, ctx.section("tabular"), params)
         out[field] = t.restore(y)
+        if mask_field:
+            out[mask_field] = mask.reshape(t.mask_shape)
+        if ctx.trace is not None:
+            ctx.trace.append((self.name, trace_values(params)))
+        return out
+
+    def run_batch(self, data: Sample, r: Any, gate: np.ndarray, ctx: Context) -> Sample:
+        field = self.field
+        if field not in data:
+            raise InputError(f"batch has no field {field!r} (fields: {', '.join(map(str, data)) or 'none'})")
+        t = to_table(data[field], batched=True)
+        if t.x.shape[0] != r.size:
+            raise InputError(f"field {field!r} must have one row per sample ({r.size}), got {t.x.shape[0]}")
+        applied = gate & r.below(self.p)
+        params = self.draw(r)
+        sel = np.flatnonzero(applied)
+        out = dict(data)
+        mask = np.zeros(t.x.shape, bool)
+        if sel.size:
+            part = {k: v[sel] if isinstance(v, np.ndarray) and v.ndim == 1 else v for k, v in params.items()}
+            y_sel, m_sel = self._apply(t.x[sel], t, ctx.section("tabular"), part)
+            if sel.size == t.x.shape[0]:
+                y, mask = y_sel, m_sel
+            else:
+                y = t.x.copy()
+                y[sel] = y_sel
+                mask[sel] = m_sel
+            out[field] = t.restore(y)
         if self.params.mask_field:
             out[self.params.mask_field] = mask.reshape(t.mask_shape)
-        if trace is not None:
-            trace.append((self.name, {k: v for k, v in params.items() if k != "key" and isinstance(v, (int, float, str))}))
         return out
+
+
+def example_table(kind: str = "row", dtype: Any = np.float64) -> Callable[[], dict[str, Any]]:
+    """A sample factory for the conformance harness: a row or a small table of mixed columns
+    (continuous, integer-valued, binary, with one NaN), as ``{"features": array}``."""
+    def make() -> dict[str, Any]:
+        base = np.array([[1.5, 3.0, 0.0, 10.25, -2.0], [2.5, 7.0, 1.0, 11.5, np.nan], [0.25, 5.0, 1.0, 9.0, -1.0],
+                         [3.0, 4.0, 0.0, 12.75, -3.5]])
+        x = base[0] if kind == "row" else base
+        if np.dtype(dtype).kind in "iu":
+            x = np.nan_to_num(x * 4).astype(dtype)
+        return {"features": x.astype(dtype)}
+
+    return make
+
+
+def fit_example(pipeline: Any) -> None:
+    """Fit a pipeline on a 64-row table of the example columns (for the conformance harness)."""
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.normal(2, 1, 64), rng.integers(0, 10, 64), rng.integers(0, 2, 64),
+                         rng.normal(10, 2, 64), rng.normal(-2, 1, 64)]).astype(np.float64)
+    pipeline.fit(features=x)

@@ -1,5 +1,10 @@
-"""Features in and out: numpy rows/tables and (optionally) pandas DataFrames, as one
-2-D float table plus what is needed to give back the same type, shape and dtypes."""
+"""Features in and out: numpy rows/tables and (optionally) pandas DataFrames, as a float array
+``(B, R, M)`` (B samples of R rows by M columns) plus what is needed to give back the same
+type, shape and dtypes.
+
+One sample is a row ``(M,)`` (B = R = 1), a table ``(R, M)`` or a DataFrame (B = 1). In a batch
+(samples on axis 0), ``(B, M)`` is B row samples, ``(B, R, M)`` B table samples, and a DataFrame
+of B rows is B row samples (:meth:`augnoise.Pipeline.apply_rows`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,7 +22,7 @@ def is_frame(x: Any) -> bool:
 
 @dataclass
 class Table:
-    """A 2-D float view of the input: ``x`` (rows x columns; NaN = missing)."""
+    """A float view of the input: ``x`` (B samples, R rows, M columns; NaN = missing)."""
 
     x: np.ndarray
     names: list[str] | None
@@ -25,32 +30,54 @@ class Table:
     restore: Callable[[np.ndarray], Any]
     mask_shape: tuple[int, ...]
 
+    @property
+    def table(self) -> np.ndarray:
+        """The rows of all samples as one 2-D table ``(B * R, M)``."""
+        return self.x.reshape(-1, self.x.shape[2])
 
-def to_table(data: Any) -> Table:
+
+def to_table(data: Any, batched: bool = False) -> Table:
+    """The float view of one sample, or of a batch of samples (see the module doc)."""
     if is_frame(data):
-        return _from_frame(data)
+        t = _from_frame(data)
+        shape = (t.x.shape[0], 1, t.x.shape[1]) if batched else (1,) + t.x.shape
+        return Table(t.x.reshape(shape), t.names, t.frame_kinds, lambda y, r=t.restore: r(y.reshape(-1, y.shape[2])),
+                     t.mask_shape)
     if not isinstance(data, np.ndarray):
         raise InputError(f"features must be a numpy array or a pandas DataFrame, got {type(data).__name__}")
     if data.dtype.kind not in "fiu":
         raise InputError(f"features must be numeric, got dtype {data.dtype} (encode categories as integer codes, "
                          f"or pass a pandas DataFrame with 'category' columns)")
-    if data.ndim not in (1, 2):
-        raise InputError(f"features must be one row (n_columns,) or a table (rows, columns), got shape {data.shape}")
+    lo_dim = 2 if batched else 1
+    if data.ndim not in (lo_dim, lo_dim + 1):
+        what = ("a batch of rows (B, n_columns) or of tables (B, rows, columns)" if batched
+                else "one row (n_columns,) or a table (rows, columns)")
+        raise InputError(f"features must be {what}, got shape {data.shape}")
     if data.size == 0:
         raise InputError(f"features are empty (shape {data.shape})")
+    t = _from_array(data)
+    if batched:
+        shape = (data.shape[0], 1, data.shape[1]) if data.ndim == 2 else data.shape
+    else:
+        shape = (1, 1, data.shape[0]) if data.ndim == 1 else (1,) + data.shape
+    t.x = t.x.reshape(shape)
+    return t
+
+
+def _from_array(data: np.ndarray) -> Table:
     if data.dtype.kind == "f":
         from .kernels import count_inf
 
         infs = count_inf(data)
         if infs:
             raise InputError(f"features hold {infs} inf value(s) (NaN marks a missing cell; inf is not allowed)")
-        x = data.reshape(1, -1) if data.ndim == 1 else data
+        x = data.reshape(-1, data.shape[-1])
         dtype, shape = data.dtype, data.shape
 
         def restore(y: np.ndarray) -> np.ndarray:
             return y.astype(dtype, copy=False).reshape(shape)
     else:
-        x = (data.reshape(1, -1) if data.ndim == 1 else data).astype(np.float64)
+        x = data.reshape(-1, data.shape[-1]).astype(np.float64)
         dtype, shape = data.dtype, data.shape
         info = np.iinfo(dtype)
 

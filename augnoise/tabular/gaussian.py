@@ -6,10 +6,10 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from ..core.params import RangeParam, draw
+from ..core.params import RangeParam
+from ..core.transform import Example
 from . import kernels
-from .base import Resolved, TabularParams, TabularTransform
-from .frame import Table
+from .base import Resolved, TabularParams, TabularTransform, example_table, fit_example
 
 
 class GaussianNoise(TabularTransform):
@@ -25,17 +25,23 @@ class GaussianNoise(TabularTransform):
     class Params(TabularParams):
         scale: RangeParam(ge=0, le=100, unit="column stds") = Field(0.1, description="noise std as a multiple of each column's std")
 
-    def make_params(self, data: Table, rng: np.random.Generator) -> dict[str, Any]:
-        return {"scale": draw(self.params.scale, rng), **super().make_params(data, rng)}
+    examples = (
+        Example({"scale": 0.5}, example_table("row"), prepare=fit_example),
+        Example({"scale": [0.1, 1.0], "stats": "batch", "mask_field": "mask"}, example_table("table")),
+        Example({"scale": 1.0, "columns": [0, 3], "p": 0.7}, example_table("row", np.int64), prepare=fit_example),
+    )
 
-    def corrupt(self, t: Table, r: Resolved, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    def draw(self, r: Any) -> dict[str, Any]:
+        return {"scale": r.value(self.params.scale), "key": r.key()}
+
+    def corrupt(self, x: np.ndarray, r: Resolved, params: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         assert r.stats is not None
         kinds = r.stats.kind_array()
         noisy = r.enabled & np.isin(kinds, ("continuous", "integer"))
-        sigma = np.where(noisy, params["scale"] * r.stats.std, 0.0)
+        std = np.where(noisy, r.stats.std, 0.0)
         is_int = kinds == "integer"
         lo = np.where(is_int, np.ceil(r.lo), r.lo)
         hi = np.where(is_int, np.floor(r.hi), r.hi)
-        y = kernels.gaussian_noise(t.x, sigma, is_int, lo, hi, params["key"])
-        mask = (sigma > 0)[None, :] & ~np.isnan(t.x)
-        return y, np.broadcast_to(mask, t.x.shape).copy()
+        y = kernels.gaussian_noise(x, params["scale"], std, is_int, lo, hi, params["key"])
+        mask = (params["scale"][:, None, None] * std[None, None, :] > 0) & ~np.isnan(x)
+        return y, mask

@@ -38,7 +38,7 @@ def fit_if_unfitted(pipeline: Any, table: "CsvTable | Any") -> bool:
     """Fit ``pipeline`` on ``table`` (names, values, kind hints) unless it already has fitted
     statistics; returns whether it fitted. Used where no training table is given (preview,
     apply): the table being augmented stands in for it."""
-    if pipeline.tabular.fitted is not None:
+    if pipeline.section("tabular").fitted is not None:
         return False
     pipeline.fit(features=table.x, names=table.names, kinds=table.frame_kinds)
     return True

@@ -6,10 +6,10 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from ..core.params import RangeParam, draw
+from ..core.params import RangeParam
+from ..core.transform import Example
 from . import kernels
-from .base import Resolved, TabularParams, TabularTransform
-from .frame import Table
+from .base import Resolved, TabularParams, TabularTransform, example_table, fit_example
 
 
 class MaskNoise(TabularTransform):
@@ -29,22 +29,30 @@ class MaskNoise(TabularTransform):
         p_mask: RangeParam(ge=0, le=1, unit="probability per cell") = Field(0.15, description="probability that a cell is masked")
         fill: Literal["zero", "mean", "marginal"] = Field("zero", description="replacement: zero, column mean, or a draw from the marginal")
 
-    def make_params(self, data: Table, rng: np.random.Generator) -> dict[str, Any]:
-        return {"p_mask": draw(self.params.p_mask, rng), **super().make_params(data, rng)}
+    examples = (
+        Example({"p_mask": 0.6, "fill": "mean"}, example_table("table"), prepare=fit_example),
+        Example({"p_mask": [0.3, 0.9], "fill": "marginal", "stats": "batch", "mask_field": "m"}, example_table("table")),
+        Example({"p_mask": 0.7, "fill": "marginal"}, example_table("row", np.int64), prepare=fit_example),
+        Example({"p_mask": 0.5, "fill": "zero", "stats": "batch"}, example_table("table")),
+    )
 
-    def corrupt(self, t: Table, r: Resolved, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    def draw(self, r: Any) -> dict[str, Any]:
+        return {"p_mask": r.value(self.params.p_mask), "key": r.key()}
+
+    def corrupt(self, x: np.ndarray, r: Resolved, params: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         s = r.stats
         assert s is not None
         if self.params.fill == "marginal" and self.params.stats == "batch":
             # the table's own empirical marginal: a value from another row
-            return kernels.swap_within(t.x, params["p_mask"], params["key"], r.enabled)
+            y, m = kernels.swap_within(x[0], params["p_mask"], int(params["key"][0]), r.enabled)
+            return y[None], m[None]
         if self.params.fill == "marginal":
-            return kernels.replace_cells(t.x, params["p_mask"], params["key"], r.enabled, alias=s.alias())
+            return kernels.replace_cells(x, params["p_mask"], params["key"], r.enabled, alias=s.alias())
         if self.params.fill == "zero":
-            const = np.zeros(t.x.shape[1])
+            const = np.zeros(x.shape[2])
         else:
             const = np.array([
                 m if k == "continuous" else np.rint(m) if k == "integer" else (v[np.argmax(c)] if v.size else 0.0)
                 for k, m, v, c in zip(s.kinds, s.mean, s.pool_values, s.pool_counts)
             ])
-        return kernels.replace_cells(t.x, params["p_mask"], params["key"], r.enabled, const=const)
+        return kernels.replace_cells(x, params["p_mask"], params["key"], r.enabled, const=const)

@@ -1,8 +1,10 @@
-"""Column kinds, declarations and fitted statistics for tabular noise.
+"""Column kinds, declarations and fitted statistics for tabular noise: the ``tabular`` section.
 
 A pipeline's ``tabular:`` section declares column kinds and bounds (by name or index) and
-carries the statistics :meth:`Pipeline.fit` computed on the training table. Tabular steps read
-both; per-row use in DataLoader workers therefore never needs the whole table.
+carries the statistics :meth:`Pipeline.fit` computed on the training table (inline, or in a
+sidecar ``.npz`` beside the YAML). Tabular steps read it from the call context; per-row use in
+DataLoader workers therefore never needs the whole table. The section owns its YAML schema,
+its sidecar file and ``fit``.
 
 Kinds: ``continuous``, ``integer`` (noise rounded), ``binary`` and ``categorical`` (untouched
 by additive noise; swap and mask keep them in their observed values). Kinds not declared are
@@ -13,13 +15,15 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ..core.errors import InputError, ParamError
+from ..core.files import resolve_path
+from ..core.sections import Report, Section
 
 KINDS = ("continuous", "integer", "binary", "categorical")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
@@ -187,22 +191,105 @@ class Fitted:
         return out
 
 
-@dataclass
-class TabularSpec:
-    """Declared columns plus (after fit) the fitted statistics, shared by a pipeline's steps."""
+class TabularSection(Section):
+    """The ``tabular:`` section: declared columns plus (after fit) the fitted statistics,
+    shared by a pipeline's tabular steps.
 
-    columns: dict[Any, ColumnDecl] = field(default_factory=dict)
-    fitted: Fitted | None = None
-    #: sidecar file the fitted statistics were loaded from / will be written to (as written)
-    sidecar: str | None = None
+    YAML: ``columns`` (name or index -> kind, or ``{kind, bounds: [lo, hi]}``) and ``fitted``
+    (the statistics inline, or the name of a sidecar ``.npz`` relative to the pipeline file)."""
+
+    key = "tabular"
+    fittable = True
+
+    def __init__(self, columns: dict[Any, ColumnDecl] | None = None, fitted: "Fitted | None" = None,
+                 sidecar: str | None = None) -> None:
+        self.columns: dict[Any, ColumnDecl] = dict(columns or {})
+        self.fitted = fitted
+        #: sidecar file the fitted statistics were loaded from / will be written to (as written)
+        self.sidecar = sidecar
 
     @classmethod
-    def from_config(cls, columns: Any = None) -> "TabularSpec":
+    def from_columns(cls, columns: Any = None) -> "TabularSection":
         if columns is None:
             return cls()
         if not isinstance(columns, Mapping):
             raise ValueError(f"columns must be a mapping of column name or index to kind, got {columns!r}")
         return cls({_check_key(k): parse_decl(k, v) for k, v in columns.items()})
+
+    @classmethod
+    def from_config(cls, data: Any, report: Report, line: int | None) -> "TabularSection | None":
+        if not isinstance(data, Mapping):
+            kind = "a list" if isinstance(data, list) else type(data).__name__
+            report(f"must be a mapping with keys columns, fitted; got {kind}", "", line)
+            return None
+        lines = getattr(data, "key_lines", {})
+        ok = True
+        for k in data:
+            if k not in ("columns", "fitted"):
+                report("unknown key (known: columns, fitted)", str(k), lines.get(k, line))
+                ok = False
+        try:
+            sec = cls.from_columns(data.get("columns"))
+        except ValueError as err:
+            cols = data.get("columns")
+            report(str(err), "columns", getattr(cols, "line", lines.get("columns", line)))
+            return None
+        fitted = data.get("fitted")
+        fline = lines.get("fitted", line)
+        try:
+            if isinstance(fitted, str):
+                sec.fitted = Fitted.load_npz(resolve_path(fitted))
+                sec.sidecar = fitted
+            elif isinstance(fitted, Mapping):
+                sec.fitted = Fitted.from_data(fitted)
+            elif fitted is not None:
+                kind = "a list" if isinstance(fitted, list) else type(fitted).__name__
+                raise ValueError(f"must be a sidecar file name or the statistics mapping, got {kind}")
+        except ValueError as err:
+            report(str(err), "fitted", fline)
+            return None
+        return sec if ok else None
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        kind = {"enum": list(KINDS)}
+        bound = {"type": ["number", "null"]}
+        decl = {"anyOf": [kind, {"type": "object", "additionalProperties": False, "properties": {
+            "kind": kind, "bounds": {"type": "array", "items": bound, "minItems": 2, "maxItems": 2}}}]}
+        return {"type": "object", "additionalProperties": False, "description": "tabular column kinds and fitted statistics",
+                "properties": {"columns": {"type": "object", "additionalProperties": decl},
+                               "fitted": {"anyOf": [{"type": "string"}, {"type": "object"}]}}}
+
+    def fit(self, features: Any, names: Sequence[str] | None = None,
+            kinds: Sequence[str | None] | None = None) -> None:
+        """Compute the column statistics (kinds not declared are inferred, mean, std, donor
+        pools) from the training table ``features`` (a 2-D array or a DataFrame; NaN =
+        missing). ``kinds`` optionally hints a kind per column (e.g. string columns of a CSV
+        are categorical)."""
+        from .frame import to_table
+
+        t = to_table(features)
+        x = t.table
+        if np.ndim(features) != 2 or (x.shape[0] < 2 and not hasattr(features, "columns")):
+            raise InputError(f"fit needs the training table (rows, columns), got shape {getattr(features, 'shape', None)}")
+        if names is not None:
+            if t.names is not None and list(names) != t.names:
+                raise InputError("names given but the DataFrame has its own column names")
+            if len(names) != x.shape[1]:
+                raise InputError(f"names has {len(names)} entries for {x.shape[1]} columns")
+            t.names = [str(n) for n in names]
+        if kinds is not None:
+            if len(kinds) != x.shape[1]:
+                raise InputError(f"kinds has {len(kinds)} entries for {x.shape[1]} columns")
+            t.frame_kinds = [k or (t.frame_kinds[j] if t.frame_kinds else None) for j, k in enumerate(kinds)]
+        self.fitted = fit_stats(x, self, t.names, t.frame_kinds)
+        self.sidecar = None
+
+    def sidecars(self, stem: str) -> dict[str, bytes]:
+        if self.fitted is None:
+            return {}
+        self.sidecar = f"{stem}.fitted.npz"
+        return {self.sidecar: self.fitted.save_npz()}
 
     def decl_for(self, j: int, names: Sequence[str] | None) -> ColumnDecl:
         d = self.columns.get(j)
@@ -264,7 +351,7 @@ def pool(col: np.ndarray, size: int = POOL_SIZE) -> tuple[np.ndarray, np.ndarray
     return picks.astype(np.float64), np.ones(size, np.int64)
 
 
-def fit_stats(x: np.ndarray, spec: TabularSpec, names: Sequence[str] | None,
+def fit_stats(x: np.ndarray, spec: TabularSection, names: Sequence[str] | None,
               frame_kinds: Sequence[str | None] | None = None, pools: str = "all") -> Fitted:
     """Statistics of a 2-D float table (NaN = missing), honouring declared kinds.
 

@@ -6,10 +6,10 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from ..core.params import RangeParam, draw
+from ..core.params import RangeParam
+from ..core.transform import Example
 from . import kernels
-from .base import Resolved, TabularParams, TabularTransform
-from .frame import Table
+from .base import Resolved, TabularParams, TabularTransform, example_table, fit_example
 
 
 class SwapNoise(TabularTransform):
@@ -30,10 +30,17 @@ class SwapNoise(TabularTransform):
     class Params(TabularParams):
         p_swap: RangeParam(ge=0, le=1, unit="probability per cell") = Field(0.15, description="probability that a cell is swapped")
 
-    def make_params(self, data: Table, rng: np.random.Generator) -> dict[str, Any]:
-        return {"p_swap": draw(self.params.p_swap, rng), **super().make_params(data, rng)}
+    examples = (
+        Example({"p_swap": 0.6}, example_table("row"), prepare=fit_example),
+        Example({"p_swap": [0.3, 0.9], "stats": "batch", "mask_field": "mask"}, example_table("table")),
+        Example({"p_swap": 0.8, "p": 0.5}, example_table("table", np.int32), prepare=fit_example),
+    )
 
-    def corrupt(self, t: Table, r: Resolved, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    def draw(self, r: Any) -> dict[str, Any]:
+        return {"p_swap": r.value(self.params.p_swap), "key": r.key()}
+
+    def corrupt(self, x: np.ndarray, r: Resolved, params: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         if self.params.stats == "batch":
-            return kernels.swap_within(t.x, params["p_swap"], params["key"], r.enabled)
-        return kernels.replace_cells(t.x, params["p_swap"], params["key"], r.enabled, alias=r.stats.alias())
+            y, m = kernels.swap_within(x[0], params["p_swap"], int(params["key"][0]), r.enabled)
+            return y[None], m[None]
+        return kernels.replace_cells(x, params["p_swap"], params["key"], r.enabled, alias=r.stats.alias())

@@ -6,7 +6,6 @@ from scipy.signal import welch
 
 import augnoise
 from augnoise.audio import BackgroundNoise, background
-from augnoise.core.rng import key_generator
 from tests.audio.test_snr import NOISE_DIR, measured_snr, run, tone
 
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import augnoise
+from tests.conftest import run_step
 from augnoise.audio import BackgroundNoise, ColorNoise, GaussianNoise, GaussianSNR
-from augnoise.core.rng import key_generator
 from tests.conftest import ROOT
 
 NOISE_DIR = f"{ROOT}/samples/noise"
@@ -24,7 +24,7 @@ def measured_snr(x, y):
 
 
 def run(t, audio, key=1, rate=RATE):
-    return t({"audio": audio, "sample_rate": rate}, key_generator(0, (key,)))["audio"]
+    return run_step(t, {"audio": audio, "sample_rate": rate}, key, seed=0)["audio"]
 
 
 SNR_TRANSFORMS = [

@@ -68,7 +68,7 @@ def test_schema_is_json_and_covers_transforms():
     out = run("schema")
     schema = json.loads(out.stdout)
     assert out.returncode == 0
-    assert set(schema["properties"]) == {"seed", "sample", "batch"}
+    assert set(schema["properties"]) == {"seed", "tabular", "sample", "batch"}
     gauss = schema["$defs"]["image.GaussianNoise"]["properties"]["image.GaussianNoise"]["anyOf"][0]
     assert gauss["additionalProperties"] is False and "std" in gauss["properties"]
 

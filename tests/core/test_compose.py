@@ -15,7 +15,9 @@ class Mark(Transform):
     class Params(BaseParams):
         tag: str = "x"
 
-    def __call__(self, sample, rng, trace=None):
+    def run(self, sample, r, ctx):
+        if not r.below(self.p):
+            return sample
         out = dict(sample)
         out["log"] = [*sample.get("log", []), self.params.tag]
         return out

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import augnoise
-from augnoise.core.rng import key_generator
+from tests.conftest import run_step
 from augnoise.image.albu import AlbumentationsStep
 
 
@@ -19,7 +19,7 @@ def test_albumentations_step_is_keyed():
 def test_albumentations_p_is_ours_and_honest():
     t = AlbumentationsStep("HorizontalFlip", p=0.3)
     img = np.arange(12, dtype=np.uint8).reshape(2, 6)
-    flips = sum(not np.array_equal(t({"image": img}, key_generator(1, (i,)))["image"], img) for i in range(2000))
+    flips = sum(not np.array_equal(run_step(t, {"image": img}, i, seed=1)["image"], img) for i in range(2000))
     assert abs(flips - 600) < 5 * np.sqrt(2000 * 0.3 * 0.7)
 
 

@@ -5,7 +5,7 @@ import pytest
 import augnoise
 from augnoise.image import SaltAndPepper, ShotNoise, SpeckleNoise
 from augnoise.image.kernels import srgb_to_linear, linear_to_srgb
-from tests.conftest import key_rng
+from tests.conftest import run_step
 
 Z = 5.0
 
@@ -16,7 +16,7 @@ def binomial_ok(count, n, p):
 
 def test_salt_and_pepper_rates_whole_pixels():
     img = np.full((256, 256, 3), 128, np.uint8)
-    out = SaltAndPepper(amount=0.1, salt_ratio=0.3)({"image": img}, key_rng(1))["image"]
+    out = run_step(SaltAndPepper(amount=0.1, salt_ratio=0.3), {"image": img}, 1)["image"]
     npix = 256 * 256
     salt = (out == 255).all(-1)
     pepper = (out == 0).all(-1)
@@ -27,7 +27,7 @@ def test_salt_and_pepper_rates_whole_pixels():
 
 def test_salt_and_pepper_per_channel_and_float():
     img = np.full((128, 128, 3), 0.5, np.float32)
-    out = SaltAndPepper(amount=0.2, per_channel=True)({"image": img}, key_rng(2))["image"]
+    out = run_step(SaltAndPepper(amount=0.2, per_channel=True), {"image": img}, 2)["image"]
     n = img.size
     assert binomial_ok((out == 1.0).sum(), n, 0.1) and binomial_ok((out == 0.0).sum(), n, 0.1)
     mixed = ((out == 1.0).any(-1) & (out == 0.5).any(-1)).sum()
@@ -37,7 +37,7 @@ def test_salt_and_pepper_per_channel_and_float():
 def test_shot_noise_poisson_mean_and_variance():
     img = np.full((256, 256), 0.5, np.float32)
     photons = 50.0
-    y = ShotNoise(photons=photons)({"image": img}, key_rng(3))["image"].astype(np.float64)
+    y = run_step(ShotNoise(photons=photons), {"image": img}, 3)["image"].astype(np.float64)
     lam = 0.5 * photons
     counts = y * photons
     assert np.allclose(counts, np.round(counts), atol=1e-3)  # whole photons
@@ -50,8 +50,8 @@ def test_shot_noise_poisson_mean_and_variance():
 
 def test_shot_noise_more_photons_less_noise_and_uint8():
     img = np.full((128, 128, 3), 100, np.uint8)
-    lo = ShotNoise(photons=10)({"image": img}, key_rng(4))["image"].astype(float)
-    hi = ShotNoise(photons=1000)({"image": img}, key_rng(4))["image"].astype(float)
+    lo = run_step(ShotNoise(photons=10), {"image": img}, 4)["image"].astype(float)
+    hi = run_step(ShotNoise(photons=1000), {"image": img}, 4)["image"].astype(float)
     x = 100 / 255
     for y, ph in ((lo, 10), (hi, 1000)):
         expected = np.sqrt(255**2 * x / ph + 1 / 12)  # Poisson variance plus rounding (1/12 level^2)
@@ -62,7 +62,7 @@ def test_shot_noise_more_photons_less_noise_and_uint8():
 
 def test_shot_noise_linear_light_preserves_linear_mean():
     img = np.full((256, 256), 0.5, np.float32)
-    y = ShotNoise(photons=100, linear=True)({"image": img}, key_rng(5))["image"]
+    y = run_step(ShotNoise(photons=100, linear=True), {"image": img}, 5)["image"]
     lin = srgb_to_linear(y).astype(np.float64)
     mu = float(srgb_to_linear(np.float32(0.5)))
     assert abs(lin.mean() - mu) < Z * np.sqrt(mu / 100 / lin.size)
@@ -72,11 +72,11 @@ def test_shot_noise_linear_light_preserves_linear_mean():
 
 def test_speckle_is_multiplicative():
     img = np.full((256, 256), 0.5, np.float32)
-    y = SpeckleNoise(std=0.2)({"image": img}, key_rng(6))["image"].astype(np.float64)
+    y = run_step(SpeckleNoise(std=0.2), {"image": img}, 6)["image"].astype(np.float64)
     assert abs(y.std() - 0.1) < Z * 0.1 / np.sqrt(2 * y.size)
     assert abs(y.mean() - 0.5) < Z * 0.1 / np.sqrt(y.size)
     black = np.zeros((16, 16, 3), np.uint8)
-    assert np.array_equal(SpeckleNoise(std=0.5)({"image": black}, key_rng(7))["image"], black)
+    assert np.array_equal(run_step(SpeckleNoise(std=0.5), {"image": black}, 7)["image"], black)
 
 
 @pytest.mark.parametrize("t", [SaltAndPepper(), ShotNoise(), SpeckleNoise()], ids=lambda t: t.name)
@@ -88,10 +88,10 @@ def test_input_errors(t):
         ([[1, 2]], "image must be a numpy array, got list"),
     ]:
         with pytest.raises(augnoise.InputError) as info:
-            t({"image": bad}, key_rng(0))
+            run_step(t, {"image": bad}, 0)
         assert msg in str(info.value)
 
 
 def test_missing_field_is_clear():
     with pytest.raises(augnoise.InputError, match=r"sample has no field 'image' \(fields: audio\)"):
-        ShotNoise()({"audio": np.zeros(3)}, key_rng(0))
+        run_step(ShotNoise(), {"audio": np.zeros(3)}, 0)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import augnoise
+from tests.conftest import run_step
 from augnoise.tabular.io import read_csv, write_csv
 from tests.conftest import ROOT
 from tests.tabular.test_transforms import table
@@ -31,7 +32,7 @@ def outputs(p, x, n=20):
 def test_fit_dump_load_round_trip_sidecar_and_inline(tmp_path):
     x = table(2000)
     p = augnoise.loads(YAML).fit(features=x)
-    f = p.tabular.fitted
+    f = p.section("tabular").fitted
     assert f.kinds == ["continuous", "integer", "binary", "categorical", "integer", "continuous"]
     assert len(f.pool_values[0]) == 256 and f.std[4] == 0 and f.std[5] == 0 and f.mean[5] == 0
     want = outputs(p, x)
@@ -94,9 +95,9 @@ def test_fit_errors():
     with pytest.raises(augnoise.InputError, match=r"column 'age' is declared by name but the table has no column names"):
         named.fit(features=table(10))
     named.fit(features=table(10), names=["age", "b", "c", "d", "e", "f"])
-    assert named.tabular.fitted.names[0] == "age" and named.tabular.fitted.kinds[0] == "integer"
+    assert named.section("tabular").fitted.names[0] == "age" and named.section("tabular").fitted.kinds[0] == "integer"
     with pytest.raises(augnoise.InputError, match=r"stats: batch needs a table of at least 2 rows"):
-        augnoise.get_transform("tabular.GaussianNoise")(stats="batch")({"features": np.ones(3)}, np.random.default_rng(0))
+        run_step(augnoise.get_transform("tabular.GaussianNoise")(stats="batch"), {"features": np.ones(3)})
 
 
 def test_dataframe_in_dataframe_out():
@@ -110,7 +111,7 @@ def test_dataframe_in_dataframe_out():
     })
     p = augnoise.Pipeline(sample=[augnoise.get_transform("tabular.SwapNoise")(p_swap=0.3),
                                   augnoise.get_transform("tabular.GaussianNoise")(scale=0.5)], seed=2).fit(features=df)
-    assert p.tabular.fitted.kinds == ["integer", "continuous", "binary", "categorical"]
+    assert p.section("tabular").fitted.kinds == ["integer", "continuous", "binary", "categorical"]
     out = p({"features": df}, index=0)["features"]
     assert isinstance(out, pd.DataFrame) and list(out.columns) == list(df.columns)
     assert list(out.dtypes) == list(df.dtypes) and out.index.equals(df.index)
@@ -150,7 +151,7 @@ def test_fit_if_unfitted_keeps_csv_string_columns_categorical():
     t = read_csv(f"{ROOT}/samples/patients.csv")
     p = augnoise.load(f"{ROOT}/pipelines/tabular_noise.yaml")
     assert fit_if_unfitted(p, t) and not fit_if_unfitted(p, t)  # fits once
-    kinds = dict(zip(t.names, p.tabular.fitted.kinds))
+    kinds = dict(zip(t.names, p.section("tabular").fitted.kinds))
     assert kinds == {"age": "integer", "income": "continuous", "bmi": "continuous", "smoker": "binary",
                      "blood_type": "categorical", "visits": "integer"}
     with pytest.raises(augnoise.InputError, match=r"kinds has 2 entries for 6 columns"):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import augnoise
-from augnoise.core.rng import key_generator
+from tests.conftest import run_step
 from augnoise.tabular import GaussianNoise, MaskNoise, SwapNoise
 
 Z = 5.0
@@ -27,9 +27,9 @@ def table(n=N, seed=0):
 def pipe(*steps, columns=None, fit=True, x=None):
     p = augnoise.Pipeline(sample=list(steps), seed=1)
     if columns:
-        from augnoise.tabular.schema import TabularSpec
+        from augnoise.tabular.schema import TabularSection
 
-        p = augnoise.Pipeline(sample=list(steps), seed=1, tabular=TabularSpec.from_config(columns))
+        p = augnoise.Pipeline(sample=list(steps), seed=1, sections={"tabular": TabularSection.from_columns(columns)})
     if fit:
         p.fit(features=table() if x is None else x)
     return p
@@ -95,7 +95,7 @@ def test_swap_batch_donors_come_from_other_rows():
     x = np.arange(12 * 3, dtype=np.float64).reshape(12, 3)  # every value unique: donors are traceable
     x[[1, 4], 2] = np.nan
     t = SwapNoise(p_swap=1.0, stats="batch", mask_field="m")
-    out = t({"features": x}, key_generator(0, (5,)))
+    out = run_step(t, {"features": x}, 5, seed=0)
     y, m = out["features"], out["m"]
     for r in range(12):
         for j in range(3):
@@ -106,7 +106,7 @@ def test_swap_batch_donors_come_from_other_rows():
             assert donors.size == 1 and donors[0] != r  # from another row
     counts = []
     for k in range(4000):  # uniform over the other rows
-        yy = t({"features": x[:, :1]}, key_generator(0, (k,)))["features"]
+        yy = run_step(t, {"features": x[:, :1]}, k, seed=0)["features"]
         counts.append(int(yy[0, 0]))
     c = np.bincount(np.array(counts) // 3, minlength=12)
     assert c[0] == 0 and all(abs(ci - 4000 / 11) < Z * np.sqrt(4000 / 11) for ci in c[1:])
@@ -124,7 +124,7 @@ def test_mask_noise(fill):
     if fill == "zero":
         assert (y[m] == 0).all()
     elif fill == "mean":
-        f = p.tabular.fitted
+        f = p.section("tabular").fitted
         assert np.allclose(y[m[:, 0], 0], f.mean[0])
         assert (y[m[:, 1], 1] == np.rint(f.mean[1])).all()
         assert (y[m[:, 2], 2] == 0).all()  # mode of the binary column (70% zeros)
