@@ -39,7 +39,7 @@ class _LabelStep(Transform):
     modality = "labels"
     default_field = "label"
 
-    def check(self, x: Any, batched: bool = False) -> Any:
+    def check(self, x: Any, batched: bool = False, ctx: Any = None) -> Any:
         return _check_labels(x, self.params.classes, batched)
 
 
