@@ -34,6 +34,7 @@ from .files import atomic_write, relative_to
 from .pipeline import stage_problems
 from .registry import get_transform, load_builtins, prefix_for, suggest
 from .sections import SECTIONS, Section
+from .sections import type_name as _type_name
 from .transform import Step
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -128,15 +129,6 @@ def parse(text: str, source: str = "<string>") -> Any:
     if node is None:
         return None
     return _Reader(source, []).read(node)
-
-
-def _type_name(v: Any) -> str:
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, (int, float)):
-        return "a number"
-    return {dict: "a mapping", LDict: "a mapping", list: "a list", LList: "a list", str: "a string",
-            type(None): "nothing"}.get(type(v), type(v).__name__)
 
 
 def top_keys() -> tuple[str, ...]:

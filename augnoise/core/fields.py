@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .sections import Report, Section
+from .sections import Report, Section, type_name
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def parse_layout(v: Any) -> str:
 def field_spec(name: str, d: Any) -> FieldSpec:
     """One field's declaration from plain data (raises ValueError naming the key)."""
     if not isinstance(d, Mapping):
-        raise ValueError(f"{name}: must be a mapping with layout, range, normalize; got {type(d).__name__}")
+        raise ValueError(f"{name}: must be a mapping with layout, range, normalize; got {type_name(d)}")
     unknown = sorted(set(map(str, d)) - {"layout", "range", "normalize"})
     if unknown:
         raise ValueError(f"{name}.{unknown[0]}: unknown key (known: layout, range, normalize)")
@@ -116,7 +116,7 @@ class FieldsSection(Section):
     @classmethod
     def from_config(cls, data: Any, report: Report, line: int | None) -> "FieldsSection | None":
         if not isinstance(data, Mapping):
-            report(f"must be a mapping of field names to their conventions, got {type(data).__name__}", "", line)
+            report(f"must be a mapping of field names to their conventions, got {type_name(data)}", "", line)
             return None
         lines = getattr(data, "key_lines", {})
         specs, ok = {}, True

@@ -99,8 +99,14 @@ def describe(x: Any, ctx: Any, field: str, batched: bool) -> tuple[str, str, int
         raise InputError(f"image is empty (shape {tuple(x.shape)})")
     channels = 1 if layout == "HW" else shape[layout.index("C")]
     if not 1 <= channels <= MAX_CHANNELS:
+        n = "N" if batched else ""
+        hint = ""
+        if spec.layout is None:  # defaulted by type: say which default and how to declare another
+            other = "HWC" if layout == "CHW" else "CHW"
+            default = "numpy arrays" if layout == "HWC" else "torch tensors"
+            hint = f"; {n}{layout} is the default for {default}, declare layout: {n}{other} under fields: if it is {n}{other}"
         raise InputError(f"image must have 1 to {MAX_CHANNELS} channels, got {channels} in layout "
-                         f"{'N' if batched else ''}{layout} (shape {tuple(x.shape)})")
+                         f"{n}{layout} (shape {tuple(x.shape)}){hint}")
     pixels = int(np.prod(shape)) // channels
     return name, layout, channels, pixels, spec
 
