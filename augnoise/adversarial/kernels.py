@@ -113,8 +113,9 @@ def check_domain(x: torch.Tensor, lo: Any, hi: Any) -> None:
         raise ValueError(f"the batch holds {int((~torch.isfinite(x)).sum())} NaN or inf value(s)")
     low, high = float(unit.min()), float(unit.max())
     if low < -1e-5 or high > 1 + 1e-5:
-        raise ValueError(f"the batch lies outside its declared domain ([{low:.4g}, {high:.4g}] on the [0, 1] scale of "
-                         f"its valid range); declare range or normalize under fields: (or the step's mean/std)")
+        raise ValueError(f"the batch lies outside its domain: [{low:.4g}, {high:.4g}] on the [0, 1] scale of its valid "
+                         f"range (default [0, 1], not normalised); declare range or normalize under fields: (or give "
+                         f"mean and std)")
 
 
 def step_domain(t: Any, x: torch.Tensor, ctx: Any) -> tuple[Any, Any, Any]:

@@ -268,9 +268,9 @@ class _Builder:
                 self.add(msg, field_line(field), where, field)
             return None
 
-    def stage(self, items: list[Any], steps: list[Step], stage: str, line: int | None) -> None:
-        """Report every step that cannot stand in ``stage``, at its own line."""
-        for pos, name, msg in stage_problems(steps, stage):
+    def stage(self, items: list[Any], steps: list[Step], stage: str, line: int | None, fields: Any = None) -> None:
+        """Report every step that cannot stand in ``stage`` (or honour ``fields``), at its own line."""
+        for pos, name, msg in stage_problems(steps, stage, fields):
             node: Any = items
             item = None
             for part in pos.split("."):
@@ -316,7 +316,7 @@ def from_data(data: Any, source: str = "<string>") -> "Pipeline":
             continue
         built = b.steps(items, stage, "", key_lines.get(stage))
         if built is not None:
-            b.stage(items, built, stage, key_lines.get(stage))
+            b.stage(items, built, stage, key_lines.get(stage), sections.get("fields"))
             stages[stage] = built
     if b.problems:
         raise ConfigError(sorted(b.problems, key=lambda p: p.line or 0))

@@ -24,12 +24,14 @@ def fresh_seed() -> int:
     return int(np.random.SeedSequence().entropy % (2**63))
 
 
-def stage_problems(steps: Sequence[Step], stage: str) -> list[tuple[str, str, str]]:
-    """``(position, step name, message)`` for every step that cannot stand in ``stage``."""
+def stage_problems(steps: Sequence[Step], stage: str, fields: Any = None) -> list[tuple[str, str, str]]:
+    """``(position, step name, message)`` for every step that cannot stand in ``stage``, or
+    cannot honour the ``fields`` section's declarations for the fields it acts on."""
     out: list[tuple[str, str, str]] = []
+    specs = getattr(fields, "specs", {})
 
     def visit(step: Step, pos: str) -> None:
-        msg = step.stage_problem(stage)
+        msg = step.stage_problem(stage) or (step.field_problem(specs) if specs and not step.children() else "")
         if msg:
             out.append((pos, step.name, msg))
         for j, child in enumerate(step.children()):
@@ -93,14 +95,6 @@ class Pipeline:
             for s in steps:
                 if not isinstance(s, Step):
                     raise ParamError("Pipeline", [(stage, f"items must be augnoise steps, got {s!r}")])
-        problems = [(stage, f"step {pos} ({name}): {msg}") for stage, steps in (("sample", sample), ("batch", batch))
-                    for pos, name, msg in stage_problems(list(steps), stage)]
-        if problems:
-            raise ParamError("Pipeline", problems)
-        self.seed = int(seed)
-        self.sample: tuple[Step, ...] = tuple(sample)
-        self.batch: tuple[Step, ...] = tuple(batch)
-        self.sections: dict[str, Section] = {}
         if fields is not None:
             if sections and "fields" in sections:
                 raise ParamError("Pipeline", [("fields", "give fields= or sections['fields'], not both")])
@@ -108,6 +102,15 @@ class Pipeline:
                 sections = {**(sections or {}), "fields": FieldsSection.from_data(fields)}
             except ValueError as err:
                 raise ParamError("Pipeline", [("fields", str(err))]) from None
+        declared = (sections or {}).get("fields")
+        problems = [(stage, f"step {pos} ({name}): {msg}") for stage, steps in (("sample", sample), ("batch", batch))
+                    for pos, name, msg in stage_problems(list(steps), stage, declared)]
+        if problems:
+            raise ParamError("Pipeline", problems)
+        self.seed = int(seed)
+        self.sample: tuple[Step, ...] = tuple(sample)
+        self.batch: tuple[Step, ...] = tuple(batch)
+        self.sections: dict[str, Section] = {}
         for key, sec in (sections or {}).items():
             if not isinstance(sec, Section) or sec.key != key:
                 raise ParamError("Pipeline", [("sections", f"{key!r} must be a {key} section, got {sec!r}")])

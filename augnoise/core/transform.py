@@ -119,6 +119,22 @@ class Step:
             return self.batch_only
         return ""
 
+    #: the keys of a ``fields:`` declaration (layout, range, normalize) this step reads for the
+    #: fields it acts on; declaring another key for such a field is an error, never ignored
+    field_conventions: ClassVar[frozenset[str]] = frozenset()
+
+    def field_problem(self, specs: Mapping[str, Any]) -> str:
+        """Why the declared conventions of this step's fields (``{field: FieldSpec}``) cannot
+        be honoured ('' if they can)."""
+        for f in sorted(self.fields()):
+            spec = specs.get(f)
+            unread = sorted(set(spec.to_config()) - self.field_conventions) if spec is not None else []
+            if unread:
+                reads = ", ".join(sorted(self.field_conventions)) or "none of layout, range, normalize"
+                return (f"fields: {f}: declares {' and '.join(unread)}, which this step does not read "
+                        f"(it reads {reads})")
+        return ""
+
     def to_config(self) -> dict[str, Any]:  # pragma: no cover - abstract
         """The single-key mapping that recreates this step in YAML."""
         raise NotImplementedError

@@ -6,9 +6,10 @@ Every kernel takes one image as a flat array of ``P`` pixels by ``C`` channels, 
 (``cf`` false: value ``p * C + c``) or channels-first (``cf`` true: value ``c * P + p``), and
 draws in the canonical HWC positions (``p * C + c`` per value, ``p`` per pixel when the
 channels share a draw), so both layouts of an image get the same noise. Pixels go in chunks;
-a chunk's draws are generated in canonical order, then aligned to the destination's order in
-a small buffer (deinterleaved for channels-first, repeated for shared draws), and one
-vectorisable loop runs per contiguous destination segment. Each kernel has a batched entry
+a chunk's draws are generated in canonical order and brought into the destination's order in
+a small buffer: channels-first draws are looked up (or deinterleaved) into one row per
+channel, shared draws are one row read for every channel (channels-first) or repeated per
+pixel (channels-last). Then one vectorisable loop runs per contiguous destination segment. Each kernel has a batched entry
 (one value per image in arrays) and a one-image entry (plain scalars, for the per-sample path).
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ import math
 import numba as nb
 import numpy as np
 
-from ..core._philox_numba import block, key_words, normals, uniforms
+from ..core._philox_numba import block, key_words, normals, normals_rows, uniforms
 from ..core.philox import CHUNK
 
 f32 = np.float32
@@ -41,37 +42,40 @@ def scratch(channels):
 
 
 @nb.njit(inline="always")
-def align(src, dst, m, channels, cf, shared):
-    # src: the chunk's draws in canonical order (m * C values, or m when shared); dst: the same
-    # draws in the destination's order (channels-last: p * C + c; channels-first: c * m + p)
+def align(src, dst, m, channels, shared):
+    # src: a chunk's draws in canonical order; dst: the same draws in the destination's order
+    # when that differs: channels-last shared draws repeated per channel (m -> m * C values),
+    # channels-first per-channel draws deinterleaved into rows (c * m + p)
     if shared:
-        if cf:
+        for i in range(m):
             for c in range(channels):
-                for i in range(m):
-                    dst[c * m + i] = src[i]
-        else:
-            for i in range(m):
-                for c in range(channels):
-                    dst[i * channels + c] = src[i]
-    elif cf:
+                dst[i * channels + c] = src[i]
+    else:
         for c in range(channels):
             for i in range(m):
                 dst[c * m + i] = src[i * channels + c]
-    else:
-        for k in range(m * channels):
-            dst[k] = src[k]
 
 
 @nb.njit(inline="always")
 def chunk_normals(noise, al, words, table, k0, k1, p0, m, channels, cf, shared):
+    # the chunk's normals in the destination's order; channels-first reads channel c's row at
+    # row(c, m, shared): one row for every channel when they share the draws
     if shared:
         normals(noise, words, table, k0, k1, p0, m, 0)
-    else:
-        normals(noise, words, table, k0, k1, p0 * channels, m * channels, 0)
-    if shared or cf:
-        align(noise, al, m, channels, cf, shared)
+        if cf:
+            return noise
+        align(noise, al, m, channels, shared)
         return al
+    if cf:
+        normals_rows(al, words, table, k0, k1, p0 * channels, m, channels, 0)
+        return al
+    normals(noise, words, table, k0, k1, p0 * channels, m * channels, 0)
     return noise
+
+
+@nb.njit(inline="always")
+def row(c, m, shared):
+    return 0 if shared else c * m
 
 
 @nb.njit(inline="always")
@@ -112,9 +116,9 @@ def gauss_one(s_all, d_all, table, sc, off, fm, clip, key, channels, cf, shared,
             for c in range(channels):
                 seg = slice(c * pixels + p0, c * pixels + p0 + m)
                 if fm > 0:
-                    add_int(s_all[seg], d_all[seg], a[c * m:(c + 1) * m], sc, off, fm)
+                    add_int(s_all[seg], d_all[seg], a[row(c, m, shared):row(c, m, shared) + m], sc, off, fm)
                 else:
-                    add_float(s_all[seg], d_all[seg], a[c * m:(c + 1) * m], sc, off, clip)
+                    add_float(s_all[seg], d_all[seg], a[row(c, m, shared):row(c, m, shared) + m], sc, off, clip)
         else:
             seg = slice(p0 * channels, (p0 + m) * channels)
             if fm > 0:
@@ -159,13 +163,13 @@ def salt_pepper_one(s_all, d_all, ts, th, key, channels, cf, shared, top, buf, a
         else:
             uniforms(buf, k0, k1, p0 * channels, m * channels, 0)
         u = buf
-        if shared or cf:
-            align(buf, al, m, channels, cf, shared)
+        if shared != cf:  # channels-last shared draws, or channels-first per-channel ones
+            align(buf, al, m, channels, shared)
             u = al
         if cf:
             for c in range(channels):
                 seg = slice(c * pixels + p0, c * pixels + p0 + m)
-                select(s_all[seg], d_all[seg], u[c * m:(c + 1) * m], ts, th, top)
+                select(s_all[seg], d_all[seg], u[row(c, m, shared):row(c, m, shared) + m], ts, th, top)
         else:
             seg = slice(p0 * channels, (p0 + m) * channels)
             select(s_all[seg], d_all[seg], u[:m * channels], ts, th, top)
@@ -302,7 +306,7 @@ def speckle_one(s_all, d_all, table, sd, key, maxval, channels, cf, shared, nois
         if cf:
             for c in range(channels):
                 seg = slice(c * pixels + p0, c * pixels + p0 + m)
-                multiply(s_all[seg], d_all[seg], a[c * m:(c + 1) * m], sd, inv, maxval)
+                multiply(s_all[seg], d_all[seg], a[row(c, m, shared):row(c, m, shared) + m], sd, inv, maxval)
         else:
             seg = slice(p0 * channels, (p0 + m) * channels)
             multiply(s_all[seg], d_all[seg], a[:m * channels], sd, inv, maxval)

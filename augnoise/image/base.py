@@ -21,6 +21,7 @@ class ImageTransform(Transform):
 
     modality = "image"
     default_field = "image"
+    field_conventions = frozenset({"layout", "range", "normalize"})
 
     def check(self, x: Any, batched: bool = False, ctx: Any = None) -> Any:
         check_image(x, batched=batched)

@@ -160,6 +160,25 @@ def test_evaluate_reports_and_leaves_model(trained):
     assert evaluate(net, loader, eps=0.1, pgd_steps=5, noise_levels=(0.1, 0.3)) == r  # deterministic
 
 
+def test_evaluate_on_normalised_batches_reports_the_raw_data_figures(trained):
+    """A normalised loader with its mean/std (or a pipeline declaring them) gives the figures of
+    the raw [0, 1] data: eps, PGD and noise in data units, clipped at the data's domain."""
+    net, x, y = trained
+    mean, std = 0.3, 0.4
+    raw = [(x[i : i + 64], y[i : i + 64]) for i in range(0, len(x), 64)]
+    normed = [((a - mean) / std, b) for a, b in raw]
+    model = _Denorm(net, mean, std)
+    want = evaluate(net, raw, eps=0.1, pgd_steps=5, noise_levels=(0.1, 0.3))
+    got = evaluate(model, normed, eps=0.1, pgd_steps=5, noise_levels=(0.1, 0.3), mean=[mean], std=[std])
+    declared = augnoise.Pipeline(batch=[], seed=0, fields={"image": {"normalize": {"mean": mean, "std": std}}})
+    assert evaluate(model, normed, eps=0.1, pgd_steps=5, noise_levels=(0.1, 0.3), pipeline=declared) == got
+    for k in want:  # the same keyed draws: equal up to float rounding at a decision boundary
+        assert abs(got[k] - want[k]) <= 2 / len(x), k
+    assert want["pgd"] < want["fgsm"] < want["clean"]
+    with pytest.raises(augnoise.InputError, match=r"^evaluate: batch 0: the batch lies outside its domain: \[-0.75, 1.75\] on the \[0, 1\] scale"):
+        evaluate(model, normed, eps=0.1, pgd_steps=5)  # undeclared: [0, 1] assumed, and refused
+
+
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 def test_preview_with_a_torchscript_model(tmp_path, trained):
     import subprocess

@@ -152,3 +152,13 @@ def test_salt_pepper_thresholds_have_32_bit_resolution():
     y = augnoise.Pipeline(batch=[step("image.SaltAndPepper", {"amount": 5e-6, "salt_ratio": 1.0})], seed=8).apply_batch(x, range(64))
     hits, want = int((y != 0).sum()), 5e-6 * x.numel()
     assert abs(hits - want) < Z * np.sqrt(want)
+
+
+def test_declarations_a_step_does_not_read_are_errors_not_ignored():
+    from augnoise.audio import GaussianNoise as AudioGaussian
+
+    with pytest.raises(augnoise.ParamError, match=r"Pipeline: sample: step 1 \(audio.GaussianNoise\): fields: audio: "
+                                                  r"declares layout and range, which this step does not read"):
+        augnoise.Pipeline(sample=[AudioGaussian()], seed=1, fields={"audio": {"layout": "CN", "range": [-1, 1]}})
+    # a field no step acts on may carry declarations (evaluate(pipeline=...) reads them)
+    augnoise.Pipeline(sample=[AudioGaussian()], seed=1, fields={"image": {"normalize": {"mean": 0.5, "std": 0.2}}})
