@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from ..core import philox
-from ..core.errors import InputError
 from ..core.kernels import col, kernel
 from .gaussian import GaussianNoise
 from .layout import ImageBatch, image_batch

@@ -119,7 +119,6 @@ def test_normalised_batches_keep_eps_in_data_units(trained):
     net, x, y = trained
     net.eval()
     mean, std = 0.3, 0.4
-    norm = torch.nn.Sequential()  # the model sees normalised data
     xn = (x - mean) / std
     model = torch.nn.Sequential(torch.nn.Identity())
     model.add_module("net", _Denorm(net, mean, std))

@@ -1,6 +1,5 @@
 """The CLI, run as a user runs it: through subprocess."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,6 +83,7 @@ def test_preview_writes_grid(tmp_path):
     assert grid.shape[1] >= 5 * src.shape[1]  # original + 4 variants side by side
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
     again = run("preview", "pipelines/image_noise.yaml", "samples/scene.png", "-n", "4", "-o", str(tmp_path / "again"))
+    assert again.returncode == 0
     assert (tmp_path / "again" / "scene_preview.png").read_bytes() == written[0].read_bytes()  # deterministic
     other = run("preview", "pipelines/image_noise.yaml", "samples/scene.png", "-n", "4", "--seed", "8", "-o", str(tmp_path / "s8"))
     assert other.returncode == 0

@@ -1,6 +1,5 @@
 """DataLoader determinism: the augmented tensors for (seed, epoch, index) never depend on the
 worker count, persistence, batch size, batching path or rank."""
-import itertools
 
 import numpy as np
 import pytest
