@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS = {
     "Pipeline": "augnoise.core.pipeline",
@@ -31,11 +31,11 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .core.compose import OneOf, SomeOf, Sometimes
-    from .core.config import dump, dumps, load, loads
-    from .core.errors import AugnoiseError, ConfigError, InputError, ParamError
-    from .core.pipeline import Pipeline
-    from .core.registry import get_transform, transform_names
+    from .core.compose import OneOf, SomeOf, Sometimes  # noqa: F401
+    from .core.config import dump, dumps, load, loads  # noqa: F401
+    from .core.errors import AugnoiseError, ConfigError, InputError, ParamError  # noqa: F401
+    from .core.pipeline import Pipeline  # noqa: F401
+    from .core.registry import get_transform, transform_names  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -1,8 +1,6 @@
 """Ray engine: the same bytes as the local paths, whatever block size, batch size or actor
 count; failing rows reported with their id. One small local Ray instance for the session."""
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest

@@ -1,6 +1,5 @@
 """Every YAML and Python example in the README runs, and the shown CLI output is real."""
 import doctest
-import os
 import re
 import subprocess
 import sys

@@ -85,6 +85,59 @@ def adversarial(t: Any, x: torch.Tensor, params: dict[str, Any], ctx: Any) -> to
         raise InputError(str(err)) from None
 
 
+def data_domain(x: torch.Tensor, mean: Any, std: Any, valid_range: Any, axis: int) -> tuple[Any, Any, Any]:
+    """``(scale, lo, hi)`` broadcastable to ``x``: data-unit amounts times ``scale`` are model
+    units, and ``[lo, hi]`` is the valid range in model units (per channel when normalised:
+    ``(x - mean) / std``)."""
+    dev, dt = x.device, x.dtype
+    lo = torch.tensor(float(valid_range[0]), dtype=dt, device=dev)
+    hi = torch.tensor(float(valid_range[1]), dtype=dt, device=dev)
+    if mean is None:
+        return torch.ones((), dtype=dt, device=dev), lo, hi
+    axis = axis % x.dim()
+    n = max(len(mean), len(std))
+    if x.shape[axis] != n and n != 1:
+        raise ValueError(f"mean/std have {n} values but axis {axis} of the batch has {x.shape[axis]}")
+    cshape = [1] * x.dim()
+    cshape[axis] = n
+    m = torch.tensor(list(mean), dtype=dt, device=dev).expand(n).reshape(cshape)
+    s = torch.tensor(list(std), dtype=dt, device=dev).expand(n).reshape(cshape)
+    return 1.0 / s, (lo - m) / s, (hi - m) / s
+
+
+def check_domain(x: torch.Tensor, lo: Any, hi: Any) -> None:
+    """The batch lies in its declared domain (up to rounding); else one clear error."""
+    span = hi - lo
+    unit = (x - lo) / span
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"the batch holds {int((~torch.isfinite(x)).sum())} NaN or inf value(s)")
+    low, high = float(unit.min()), float(unit.max())
+    if low < -1e-5 or high > 1 + 1e-5:
+        raise ValueError(f"the batch lies outside its domain: [{low:.4g}, {high:.4g}] on the [0, 1] scale of its valid "
+                         f"range (default [0, 1], not normalised); declare range or normalize under fields: (or give "
+                         f"mean and std)")
+
+
+def step_domain(t: Any, x: torch.Tensor, ctx: Any) -> tuple[Any, Any, Any]:
+    """The step's own mean/std/valid_range when given, else the field's declaration."""
+    from ..core.fields import declared
+
+    q = t.params
+    spec = declared(ctx, t.field)
+    valid = q.valid_range if "valid_range" in q.model_fields_set or spec.range is None else spec.range
+    if q.mean is not None:
+        return data_domain(x, q.mean, q.std, valid, q.channel_axis)
+    if spec.normalized:
+        if spec.layout is not None and "C" in spec.layout:
+            axis = 1 + spec.layout.index("C")
+        elif getattr(ctx, "item_types", {}).get(t.field) == "numpy":
+            axis = x.dim() - 1  # numpy samples are channels-last
+        else:
+            axis = 1  # tensors: channels-first
+        return data_domain(x, spec.mean, spec.std, valid, axis)
+    return data_domain(x, None, None, valid, 1)
+
+
 def run_step(t: Any, x: torch.Tensor, params: dict[str, Any], ctx: Any) -> torch.Tensor:
     """Batch-stage entry: units, per-sample eps and keys, then :func:`attack`."""
     model, targets = ctx.model, ctx.targets
@@ -94,23 +147,17 @@ def run_step(t: Any, x: torch.Tensor, params: dict[str, Any], ctx: Any) -> torch
         raise ValueError(f"adversarial steps need a float batch (model input), got {x.dtype}")
     if targets.shape[0] != x.shape[0]:
         raise ValueError(f"targets has {targets.shape[0]} rows for a batch of {x.shape[0]}")
+    if torch.is_grad_enabled() is False or torch.is_inference_mode_enabled():
+        mode = "torch.inference_mode()" if torch.is_inference_mode_enabled() else "torch.no_grad()"
+        raise ValueError(f"adversarial steps need gradients, but the batch stage runs under {mode}; "
+                         f"call apply_batch (or iterate the loader) outside it")
     q = t.params
     shape = (x.shape[0],) + (1,) * (x.dim() - 1)
     dev = x.device
-    eps = torch.from_numpy(col(params["eps"])).to(device=dev, dtype=x.dtype).reshape(shape)
-    noise_std = torch.from_numpy(col(params["noise_std"])).to(device=dev, dtype=x.dtype).reshape(shape)
-    lo = torch.tensor(q.valid_range[0], dtype=x.dtype, device=dev)
-    hi = torch.tensor(q.valid_range[1], dtype=x.dtype, device=dev)
-    if q.mean is not None:
-        axis = q.channel_axis % x.dim()
-        cshape = [1] * x.dim()
-        cshape[axis] = len(q.mean)
-        if x.shape[axis] != len(q.mean):
-            raise ValueError(f"mean/std have {len(q.mean)} values but axis {axis} of the batch has {x.shape[axis]}")
-        mean = torch.tensor(q.mean, dtype=x.dtype, device=dev).reshape(cshape)
-        std = torch.tensor(q.std, dtype=x.dtype, device=dev).reshape(cshape)
-        eps, noise_std = eps / std, noise_std / std
-        lo, hi = (lo - mean) / std, (hi - mean) / std
+    scale, lo, hi = step_domain(t, x, ctx)
+    check_domain(x, lo, hi)
+    eps = torch.from_numpy(col(params["eps"])).to(device=dev, dtype=x.dtype).reshape(shape) * scale
+    noise_std = torch.from_numpy(col(params["noise_std"])).to(device=dev, dtype=x.dtype).reshape(shape) * scale
     settings = t.settings()
     init_keys = philox.keys_tensor(params["key"], dev)
     noise_keys = philox.keys_tensor(params["key2"], dev) if (col(params["noise_std"]) > 0).any() else None

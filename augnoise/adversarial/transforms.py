@@ -48,6 +48,7 @@ def _example_context() -> dict[str, Any]:
 class _Adversarial(Transform):
     modality = "adversarial"
     default_field = "image"
+    field_conventions = frozenset({"layout", "range", "normalize"})  # the channel axis and the domain
     needs_model = True
     batch_only = "needs the model: it runs in the batch stage only (move it under batch:)"
 

@@ -97,9 +97,13 @@ LOOP_FADE_SECONDS = 0.02
 
 @functools.lru_cache(maxsize=64)
 def _looped(entry: NoiseFile, rate: int) -> np.ndarray:
-    """One period of the file made seamless: its last L samples are crossfaded (equal power,
+    """One period of the file made seamless (see :func:`loop_period`), cached per process."""
+    return loop_period(_decoded(entry, rate), rate)
+
+
+def loop_period(data: np.ndarray, rate: int) -> np.ndarray:
+    """One period of ``data`` made seamless: its last L samples are crossfaded (equal power,
     for uncorrelated noise) into its first L, so looping adds no click. Period M - L."""
-    data = _decoded(entry, rate)
     m = data.shape[1]
     fade = min(int(LOOP_FADE_SECONDS * rate), m // 4)
     if fade < 2:
@@ -120,6 +124,11 @@ def _resample(data: np.ndarray, src: int, dst: int) -> np.ndarray:
     return np.ascontiguousarray(data.T, dtype=np.float32)
 
 
+def is_long(entry: NoiseFile) -> bool:
+    """Files longer than ``CACHE_SECONDS`` are read by segment instead of decoded whole."""
+    return entry.frames / entry.sample_rate > CACHE_SECONDS
+
+
 def _start(key: int, attempt: int, span: int) -> int:
     """A uniform start in [0, span) for ``attempt``: a 64-bit word pair of stream 1 of the key."""
     hi, lo = stream_words(key, 2 * attempt, 2, stream=1)
@@ -128,7 +137,7 @@ def _start(key: int, attempt: int, span: int) -> int:
 
 def _segment(entry: NoiseFile, n: int, rate: int, key: int, attempt: int) -> np.ndarray:
     """``n`` frames of noise at ``rate``: a random crop, or the file looped from a random start."""
-    if entry.frames / entry.sample_rate <= CACHE_SECONDS:
+    if not is_long(entry):
         data = _decoded(entry, rate)
         m = data.shape[1]
         if m >= n:
@@ -166,6 +175,7 @@ class BackgroundNoise(AudioTransform):
     """
 
     name = "audio.BackgroundNoise"
+    exact_backends = False  # float64 reductions / FFT / transcendentals: equal up to rounding
     needs_rate = True
 
     class Params(AudioParams):

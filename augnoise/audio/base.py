@@ -37,7 +37,7 @@ class AudioTransform(Transform):
     #: whether the transform needs ``sample_rate`` from the sample
     needs_rate: ClassVar[bool] = False
 
-    def check(self, x: Any, batched: bool = False) -> Any:
+    def check(self, x: Any, batched: bool = False, ctx: Any = None) -> Any:
         return check_audio(x, batched)
 
     def fields(self) -> set[str]:

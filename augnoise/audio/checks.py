@@ -1,9 +1,10 @@
 """Audio inputs: validation and the PCM <-> [-1, 1] float scale.
 
 Audio is channels-first ``(C, N)`` or mono ``(N,)``; in a batch ``(B, C, N)`` or ``(B, N)``.
-float32 in [-1, 1], or int16 / int32 PCM (full scale 2**15 / 2**31). Noise is computed on the
-[-1, 1] scale (float64 for int32, whose 31 bits float32 cannot hold) and integer output is
-rounded half to even and saturated.
+float16 / bfloat16 / float32 / float64 in [-1, 1], or int16 / int32 PCM (full scale 2**15 /
+2**31). Noise is computed on the [-1, 1] scale in float32 (float64 for float64 and for int32,
+whose 31 bits float32 cannot hold), and returned in the input dtype; integer output is rounded
+half to even and saturated.
 """
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ import numpy as np
 from ..core.arrays import adapter_for
 from ..core.errors import InputError
 
-AUDIO_DTYPES = ("float32", "int16", "int32")
+AUDIO_DTYPES = ("float16", "bfloat16", "float32", "float64", "int16", "int32")
 FULL_SCALE = {"int16": 2.0**15, "int32": 2.0**31}
 
 
-_NP_NAMES = {np.dtype(d): d for d in ("float32", "int16", "int32")}
+_NP_NAMES = {np.dtype(d): d for d in ("float16", "float32", "float64", "int16", "int32")}
 
 
 def dtype_name(x: Any) -> str:
@@ -28,12 +29,12 @@ def dtype_name(x: Any) -> str:
 
 def check_audio(x: Any, batched: bool = False) -> Any:
     """Check shape, dtype, emptiness and finiteness; return ``x`` unchanged."""
-    if not isinstance(x, np.ndarray) and not (batched and adapter_for(x) is not None):
-        raise InputError(f"audio must be a numpy array, got {type(x).__name__}")
+    if not isinstance(x, np.ndarray) and adapter_for(x) is None:
+        raise InputError(f"audio must be a numpy array or a tensor, got {type(x).__name__}")
     name = dtype_name(x)
     if name not in AUDIO_DTYPES:
-        hint = " (convert with .astype(np.float32))" if "float" in name else ""
-        raise InputError(f"audio dtype must be float32, int16 or int32, got {name}{hint}")
+        hint = ""
+        raise InputError(f"audio dtype must be float16, bfloat16, float32, float64, int16 or int32, got {name}{hint}")
     shape = tuple(x.shape[1:]) if batched else tuple(x.shape)
     if len(shape) not in (1, 2):
         what = "batch-stage audio must be (B, N) or (B, C, N)" if batched else "audio must be (N,) mono or (C, N) channels-first"
@@ -49,7 +50,7 @@ def check_audio(x: Any, batched: bool = False) -> Any:
         if isinstance(x, np.ndarray):
             from .kernels import finite_peak
 
-            bad, peak = finite_peak(x)
+            bad, peak = finite_peak(x if x.dtype != np.float16 else x.astype(np.float32))
         else:
             bad, lo, hi = adapter_for(x).finite_range(x)
             peak = max(abs(lo), abs(hi))
@@ -66,7 +67,7 @@ def to_unit(x: np.ndarray) -> np.ndarray:
     x3 = x.reshape(x.shape[0], 1, x.shape[1]) if x.ndim == 2 else x
     scale = FULL_SCALE.get(x.dtype.name)
     if scale is None:
-        return x3
+        return x3.astype(np.float32) if x.dtype == np.float16 else x3
     work = np.float64 if x.dtype == np.int32 else np.float32
     return x3.astype(work) * work(1.0 / scale)
 

@@ -40,6 +40,7 @@ class ColorNoise(AudioTransform):
     """
 
     name = "audio.ColorNoise"
+    exact_backends = False  # float64 reductions / FFT / transcendentals: equal up to rounding
 
     class Params(AudioParams):
         snr_db: RangeParam(ge=-40, le=120, unit="dB") = Field([10.0, 30.0], description="signal-to-noise ratio in dB (RMS)")

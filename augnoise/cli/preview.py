@@ -77,10 +77,9 @@ def _batch_stage_images(pipeline: Pipeline, original: Any, variants: list[Any], 
     import torch
 
     adversarial = any(getattr(s, "needs_model", False) for s in pipeline.batch)
-    if not adversarial:
-        batch = torch.from_numpy(np.stack(variants))
-        out = pipeline.apply_batch(batch, list(range(len(variants))), epoch=epoch)
-        return [o.numpy() for o in out], None
+    if not adversarial:  # numpy images: the batch stage runs on the numpy stack (channels-last)
+        out = pipeline.apply_batch(np.stack(variants), list(range(len(variants))), epoch=epoch)
+        return list(out), None
     if model is None or label is None:
         raise InputError("the pipeline has adversarial batch steps: give --model (TorchScript) and --label")
     scale = 1.0 if original.dtype.kind == "f" else float(np.iinfo(original.dtype).max)

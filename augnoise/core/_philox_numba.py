@@ -57,6 +57,17 @@ def normals(out, words, table, k0, k1, first, count, s):
 
 
 @nb.njit(inline="always")
+def normals_rows(out, words, table, k0, k1, first, m, rows, s):
+    # the normals of positions first .. first + m * rows - 1, transposed into rows:
+    # out[r * m + i] is the normal at position first + i * rows + r (first: a multiple of 8)
+    fill_words(words, k0, k1, first >> 3, (m * rows + 7) >> 3, s)
+    lanes = words.view(np.uint16)
+    for r in range(rows):
+        for i in range(m):
+            out[r * m + i] = table[lanes[i * rows + r]]
+
+
+@nb.njit(inline="always")
 def uniforms(out, k0, k1, first, count, s):
     fill_words(out, k0, k1, first >> 2, (count + 3) >> 2, s)
 

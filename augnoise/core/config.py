@@ -34,6 +34,7 @@ from .files import atomic_write, relative_to
 from .pipeline import stage_problems
 from .registry import get_transform, load_builtins, prefix_for, suggest
 from .sections import SECTIONS, Section
+from .sections import type_name as _type_name
 from .transform import Step
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -128,15 +129,6 @@ def parse(text: str, source: str = "<string>") -> Any:
     if node is None:
         return None
     return _Reader(source, []).read(node)
-
-
-def _type_name(v: Any) -> str:
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, (int, float)):
-        return "a number"
-    return {dict: "a mapping", LDict: "a mapping", list: "a list", LList: "a list", str: "a string",
-            type(None): "nothing"}.get(type(v), type(v).__name__)
 
 
 def top_keys() -> tuple[str, ...]:
@@ -276,9 +268,9 @@ class _Builder:
                 self.add(msg, field_line(field), where, field)
             return None
 
-    def stage(self, items: list[Any], steps: list[Step], stage: str, line: int | None) -> None:
-        """Report every step that cannot stand in ``stage``, at its own line."""
-        for pos, name, msg in stage_problems(steps, stage):
+    def stage(self, items: list[Any], steps: list[Step], stage: str, line: int | None, fields: Any = None) -> None:
+        """Report every step that cannot stand in ``stage`` (or honour ``fields``), at its own line."""
+        for pos, name, msg in stage_problems(steps, stage, fields):
             node: Any = items
             item = None
             for part in pos.split("."):
@@ -324,7 +316,7 @@ def from_data(data: Any, source: str = "<string>") -> "Pipeline":
             continue
         built = b.steps(items, stage, "", key_lines.get(stage))
         if built is not None:
-            b.stage(items, built, stage, key_lines.get(stage))
+            b.stage(items, built, stage, key_lines.get(stage), sections.get("fields"))
             stages[stage] = built
     if b.problems:
         raise ConfigError(sorted(b.problems, key=lambda p: p.line or 0))

@@ -16,7 +16,10 @@ class Context:
     sample (ints) or samples (arrays, in batch calls); the pipeline's ``sections`` (e.g. the
     ``tabular`` column statistics); for batch-stage steps that need them, the ``model``, its
     ``targets`` and ``loss_fn``; ``trace`` collects the drawn values of applied steps when it
-    is a list (one-sample calls only). Steps read it; none writes it."""
+    is a list (one-sample calls only); ``item_types`` says, per field of a collated batch, the
+    array type its samples had in the sample stage (``"numpy"``: numpy HWC images collate to
+    an NHWC batch), so layouts defaulted by type survive collation. Steps read it; none writes
+    it."""
 
     stage: int = 0
     epoch: Any = 0
@@ -27,6 +30,7 @@ class Context:
     targets: Any = None
     loss_fn: Any = None
     trace: list | None = None
+    item_types: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
 
     def section(self, name: str) -> Any:
         """The pipeline section ``name`` (KeyError if the pipeline has none)."""

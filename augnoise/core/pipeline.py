@@ -9,6 +9,7 @@ import numpy as np
 from .arrays import is_array, like, numpy_view
 from .context import Context
 from .errors import AugnoiseError, InputError, ParamError, locate
+from .fields import FieldsSection
 from .keys import (BATCH_STAGE, MAX_EPOCH, MAX_OCCURRENCE, SAMPLE_STAGE, Tree, batch_rand, check_key_part,
                    key_array, sample_rand)
 from .sections import SECTIONS, Section
@@ -23,12 +24,14 @@ def fresh_seed() -> int:
     return int(np.random.SeedSequence().entropy % (2**63))
 
 
-def stage_problems(steps: Sequence[Step], stage: str) -> list[tuple[str, str, str]]:
-    """``(position, step name, message)`` for every step that cannot stand in ``stage``."""
+def stage_problems(steps: Sequence[Step], stage: str, fields: Any = None) -> list[tuple[str, str, str]]:
+    """``(position, step name, message)`` for every step that cannot stand in ``stage``, or
+    cannot honour the ``fields`` section's declarations for the fields it acts on."""
     out: list[tuple[str, str, str]] = []
+    specs = getattr(fields, "specs", {})
 
     def visit(step: Step, pos: str) -> None:
-        msg = step.stage_problem(stage)
+        msg = step.stage_problem(stage) or (step.field_problem(specs) if specs and not step.children() else "")
         if msg:
             out.append((pos, step.name, msg))
         for j, child in enumerate(step.children()):
@@ -37,6 +40,19 @@ def stage_problems(steps: Sequence[Step], stage: str) -> list[tuple[str, str, st
     for i, s in enumerate(steps):
         visit(s, str(i + 1))
     return out
+
+
+_PLAIN = (np.ndarray, int, float, str, bytes, bool, np.generic, type(None))
+
+
+def item_types(sample: Mapping[str, Any]) -> Mapping[str, str]:
+    """``{field: "torch"}`` for the fields that are tensors (numpy needs no entry: it is the
+    default for the kernels' zero-copy views), so layout defaults follow the caller's type."""
+    out = {}
+    for k, v in sample.items():
+        if not isinstance(v, _PLAIN) and is_array(v):
+            out[k] = type(v).__module__.split(".", 1)[0]
+    return MappingProxyType(out) if out else MappingProxyType({})
 
 
 def walk(steps: Iterable[Step]) -> Iterable[Step]:
@@ -48,7 +64,9 @@ def walk(steps: Iterable[Step]) -> Iterable[Step]:
 class Pipeline:
     """Noise pipeline: ``sample`` steps run per sample (numpy, in DataLoader workers), ``batch``
     steps run on collated batches on the device. ``sections`` are pipeline-level blocks that
-    modalities own (e.g. ``tabular``: column kinds and fitted statistics).
+    modalities own (e.g. ``tabular``: column kinds and fitted statistics); ``fields`` declares
+    per-field conventions (layout, value range, normalisation; see :mod:`augnoise.core.fields`),
+    e.g. ``fields={"image": {"layout": "CHW", "normalize": {"mean": [0.5], "std": [0.25]}}}``.
 
     Every random number of a call is a function of ``(seed; stage, epoch, index, occurrence,
     step path)`` only (see :mod:`augnoise.core.keys`), so a sample's augmentation depends on
@@ -66,7 +84,7 @@ class Pipeline:
     """
 
     def __init__(self, sample: Sequence[Step] = (), batch: Sequence[Step] = (), seed: int | None = None,
-                 sections: Mapping[str, Section] | None = None) -> None:
+                 sections: Mapping[str, Section] | None = None, fields: Mapping[str, Any] | None = None) -> None:
         if seed is None:
             seed = fresh_seed()
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
@@ -77,8 +95,16 @@ class Pipeline:
             for s in steps:
                 if not isinstance(s, Step):
                     raise ParamError("Pipeline", [(stage, f"items must be augnoise steps, got {s!r}")])
+        if fields is not None:
+            if sections and "fields" in sections:
+                raise ParamError("Pipeline", [("fields", "give fields= or sections['fields'], not both")])
+            try:
+                sections = {**(sections or {}), "fields": FieldsSection.from_data(fields)}
+            except ValueError as err:
+                raise ParamError("Pipeline", [("fields", str(err))]) from None
+        declared = (sections or {}).get("fields")
         problems = [(stage, f"step {pos} ({name}): {msg}") for stage, steps in (("sample", sample), ("batch", batch))
-                    for pos, name, msg in stage_problems(list(steps), stage)]
+                    for pos, name, msg in stage_problems(list(steps), stage, declared)]
         if problems:
             raise ParamError("Pipeline", problems)
         self.seed = int(seed)
@@ -147,7 +173,8 @@ class Pipeline:
         sample: Sample = {field: data} if bare else dict(data)
         if self.sample:
             rands = sample_rand(self._trees[SAMPLE_STAGE], self.seed, SAMPLE_STAGE, epoch, index, occurrence)
-            ctx = self._context(SAMPLE_STAGE, epoch=epoch, index=index, occurrence=occurrence, trace=trace)
+            ctx = self._context(SAMPLE_STAGE, epoch=epoch, index=index, occurrence=occurrence, trace=trace,
+                                item_types=item_types(sample))
             for i, (step, r) in enumerate(zip(self.sample, rands)):
                 try:
                     sample = step.run(sample, r, ctx)
@@ -225,12 +252,17 @@ class Pipeline:
         return out
 
     def apply_batch(self, batch: Any, indices: Any, *, epoch: int = 0, occurrence: Any = 0, model: Any = None,
-                    targets: Any = None, loss_fn: Any = None) -> Any:
+                    targets: Any = None, loss_fn: Any = None, item_types: Mapping[str, str] | None = None) -> Any:
+        item_types_given = item_types
+        item_types = globals()["item_types"]
         """Run the batch stage on a collated batch (a dict of fields, or one array or tensor
         for the primary field), keyed per sample by ``(seed, epoch, indices[b], occurrence)``.
         Tensors on the CPU run the numpy (numba) kernels on their memory; other devices run the
         torch kernels. Adversarial steps need ``model`` and ``targets`` (and use ``loss_fn``,
-        default cross-entropy). Returns a new dict (or array)."""
+        default cross-entropy). ``item_types`` tells, per field, the array type the samples had
+        before collation (the loader passes ``{"image": "numpy"}`` for numpy images, which
+        collate to channels-last batches); declared ``fields`` layouts take precedence.
+        Returns a new dict (or array)."""
         idx_list = indices.tolist() if hasattr(indices, "tolist") else list(indices)
         n = len(idx_list)
         idx = key_array("indices", np.asarray(idx_list, dtype=np.int64) if n else np.zeros(0, np.int64), n, 2**64)
@@ -239,6 +271,7 @@ class Pipeline:
         bare = not isinstance(batch, Mapping)
         field = self.primary_field
         data: Sample = {field: batch} if bare else dict(batch)
+        types = {**item_types(data), **(item_types_given or {})}
         originals = {}
         for f, v in list(data.items()):
             if not isinstance(v, np.ndarray):
@@ -247,7 +280,7 @@ class Pipeline:
                     originals[f] = v
                     data[f] = view
         ctx = self._context(BATCH_STAGE, epoch=epoch, index=idx, occurrence=occ.astype(np.int64), model=model,
-                            targets=targets, loss_fn=loss_fn)
+                            targets=targets, loss_fn=loss_fn, item_types=MappingProxyType(types))
         data = self._run_steps(BATCH_STAGE, data, idx, np.full(n, epoch, np.uint64), occ, ctx)
         for f, orig in originals.items():
             v = data.get(f)

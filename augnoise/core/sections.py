@@ -14,6 +14,18 @@ SECTIONS: dict[str, type["Section"]] = {}
 Report = Callable[[str, str, "int | None"], None]
 
 
+def type_name(v: Any) -> str:
+    """How an error message names the type of a parsed value ("a mapping", "a list", ...)."""
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
+    for kind, name in ((dict, "a mapping"), (list, "a list"), (str, "a string"), (type(None), "nothing")):
+        if isinstance(v, kind):
+            return name
+    return type(v).__name__
+
+
 class Section:
     """Base class of pipeline sections."""
 

@@ -119,6 +119,22 @@ class Step:
             return self.batch_only
         return ""
 
+    #: the keys of a ``fields:`` declaration (layout, range, normalize) this step reads for the
+    #: fields it acts on; declaring another key for such a field is an error, never ignored
+    field_conventions: ClassVar[frozenset[str]] = frozenset()
+
+    def field_problem(self, specs: Mapping[str, Any]) -> str:
+        """Why the declared conventions of this step's fields (``{field: FieldSpec}``) cannot
+        be honoured ('' if they can)."""
+        for f in sorted(self.fields()):
+            spec = specs.get(f)
+            unread = sorted(set(spec.to_config()) - self.field_conventions) if spec is not None else []
+            if unread:
+                reads = ", ".join(sorted(self.field_conventions)) or "none of layout, range, normalize"
+                return (f"fields: {f}: declares {' and '.join(unread)}, which this step does not read "
+                        f"(it reads {reads})")
+        return ""
+
     def to_config(self) -> dict[str, Any]:  # pragma: no cover - abstract
         """The single-key mapping that recreates this step in YAML."""
         raise NotImplementedError
@@ -154,6 +170,9 @@ class Transform(Step):
     #: small cases for the conformance harness
     examples: ClassVar[tuple[Example, ...]] = ()
     _has_inputs: ClassVar[bool] = False
+    #: whether the torch kernel gives the numpy kernel's bytes on CPU tensors (false where float
+    #: reductions, FFTs or transcendental functions may round differently)
+    exact_backends: ClassVar[bool] = True
     #: the output's type differs from the input's (class index -> soft label): the kernel runs
     #: on every sample, with :meth:`neutral` draws for samples the probability test skips
     changes_type: ClassVar[bool] = False
@@ -202,13 +221,20 @@ class Transform(Step):
         """Why these parameters cannot run in the batch stage ('' if they can)."""
         return ""
 
-    def check(self, x: Any, batched: bool = False) -> Any:
-        """Validate one input (or a batch, samples on axis 0); raise :class:`InputError`."""
+    def check(self, x: Any, batched: bool = False, ctx: Context | None = None) -> Any:
+        """Validate one input (or a batch, samples on axis 0), with the call's declarations in
+        ``ctx``; raise :class:`InputError`."""
         return x
 
     def draw(self, r: Any) -> dict[str, Any]:
         """This call's random values (see the module doc)."""
         return {}
+
+    def kernel_input(self, x: Any, ctx: Context | None = None) -> tuple[Any, dict[str, Any]]:
+        """What this transform's kernels take for a batch ``x``, and extra (non-drawn) values
+        they need: ``(x, {})`` unless a transform prepares its input (tables: their float view).
+        Lets tests and tools call the kernels exactly as :meth:`run_batch` does."""
+        return x, {}
 
     def inputs(self, sample: Sample, batched: bool = False) -> dict[str, Any]:
         """Values the kernel takes from other fields of the sample (e.g. ``sample_rate``),
@@ -233,7 +259,7 @@ class Transform(Step):
         applied = r.below(self.p)
         if not applied and not self.changes_type:
             return sample
-        x = self.check(sample[field])
+        x = self.check(sample[field], ctx=ctx)
         drawn = self.draw(r)
         params = {**drawn, **self.inputs(sample)} if self._has_inputs else drawn
         if not applied:
@@ -263,10 +289,10 @@ class Transform(Step):
             return data
         out = dict(data)
         if sel.size == n:
-            out[field] = run_kernel(self, self.check(x, batched=True), params, ctx)
+            out[field] = run_kernel(self, self.check(x, batched=True, ctx=ctx), params, ctx)
         else:
             part = {k: v[sel] if isinstance(v, np.ndarray) and v.ndim == 1 else v for k, v in params.items()}
-            xs = self.check(take_rows(x, sel), batched=True)
+            xs = self.check(take_rows(x, sel), batched=True, ctx=ctx)
             out[field] = put_rows(x, sel, run_kernel(self, xs, part, ctx.rows(sel)))
         return out
 

@@ -1,8 +1,17 @@
 """numba kernels of the image transforms (imported on first use, since it imports numba; see
-:mod:`augnoise.image.kernels`). Each kernel is an inlined per-image core with two entries:
-batched (one value per image in arrays) and one image (plain scalars, for the per-sample
-path: no small arrays). Module-level functions, so numba's on-disk cache serves every
-process."""
+:mod:`augnoise.image.kernels`). Module-level functions, so numba's on-disk cache serves every
+process.
+
+Every kernel takes one image as a flat array of ``P`` pixels by ``C`` channels, channels-last
+(``cf`` false: value ``p * C + c``) or channels-first (``cf`` true: value ``c * P + p``), and
+draws in the canonical HWC positions (``p * C + c`` per value, ``p`` per pixel when the
+channels share a draw), so both layouts of an image get the same noise. Pixels go in chunks;
+a chunk's draws are generated in canonical order and brought into the destination's order in
+a small buffer: channels-first draws are looked up (or deinterleaved) into one row per
+channel, shared draws are one row read for every channel (channels-first) or repeated per
+pixel (channels-last). Then one vectorisable loop runs per contiguous destination segment. Each kernel has a batched entry
+(one value per image in arrays) and a one-image entry (plain scalars, for the per-sample path).
+"""
 from __future__ import annotations
 
 import functools
@@ -11,9 +20,8 @@ import math
 import numba as nb
 import numpy as np
 
-from ..core._philox_numba import block, key_words, normals, uniforms
+from ..core._philox_numba import block, key_words, normals, normals_rows, uniforms
 from ..core.philox import CHUNK
-
 
 f32 = np.float32
 u32 = np.uint32
@@ -22,139 +30,168 @@ jit = functools.partial(nb.njit, cache=True, nogil=True, boundscheck=False, erro
 
 
 @nb.njit(inline="always")
-def scratch():
-    return np.empty(CHUNK, np.float32), np.empty(CHUNK // 2 + 4, np.uint32)
+def chunk_pixels(channels):
+    # pixels per chunk: a multiple of 8 (so positions start on a Philox block), <= CHUNK values
+    return max(8, (CHUNK // channels) // 8 * 8)
 
 
 @nb.njit(inline="always")
-def gauss_int_one(s_all, d_all, table, sc, off, fm, key, group, noise, words):
-    # dst = clamp(src + scale * z + offset, 0, maxval), truncated: with offset including
-    # +0.5 that is floor(x + noise + 0.5) saturated, round to nearest. ``group`` values
-    # (the channels of a pixel) share one normal.
-    k0, k1 = key_words(key)
-    n = s_all.shape[0] // group
-    zero = f32(0.0)
-    for start in range(0, n, CHUNK):
-        m = min(CHUNK, n - start)
-        normals(noise, words, table, k0, k1, start, m, 0)
-        s = s_all[start * group:(start + m) * group]
-        d = d_all[start * group:(start + m) * group]
-        if group == 1:
-            for i in range(m):
-                v = f32(s[i]) + (sc * noise[i] + off)
-                v = v if v > zero else zero
-                v = v if v < fm else fm
-                d[i] = v
-        else:
-            for i in range(m):
-                w = sc * noise[i] + off
-                for c in range(group):
-                    v = f32(s[i * group + c]) + w
-                    v = v if v > zero else zero
-                    v = v if v < fm else fm
-                    d[i * group + c] = v
-
-
-@jit
-def gauss_int(src, dst, table, scales, offsets, maxval, keys, group):
-    noise, words = scratch()
-    for b in range(src.shape[0]):
-        gauss_int_one(src[b], dst[b], table, scales[b], offsets[b], f32(maxval), keys[b], group, noise, words)
-
-
-@jit
-def gauss_int1(src, dst, table, scale, offset, maxval, key, group):
-    noise, words = scratch()
-    gauss_int_one(src, dst, table, f32(scale), f32(offset), f32(maxval), u64(key), group, noise, words)
+def scratch(channels):
+    n = chunk_pixels(channels) * channels
+    return np.empty(n + 8, np.float32), np.empty(n + 8, np.float32), np.empty(n // 2 + 8, np.uint32)
 
 
 @nb.njit(inline="always")
-def gauss_float_one(s_all, d_all, table, sc, off, clip, key, group, noise, words):
-    # Returns the number of chunks holding a suspect input: a float32 in [0, 1] has its
-    # bits, as uint32, at most 0x3F800000; negatives, NaN and inf are above. One unsigned
-    # max per chunk (vectorised); the caller classifies suspects exactly (rare path).
-    k0, k1 = key_words(key)
-    n = s_all.shape[0] // group
-    lo = f32(0.0)
-    hi = f32(1.0)
-    suspect = 0
-    for start in range(0, n, CHUNK):
-        m = min(CHUNK, n - start)
-        normals(noise, words, table, k0, k1, start, m, 0)
-        s = s_all[start * group:(start + m) * group]
-        d = d_all[start * group:(start + m) * group]
-        bits = s.view(np.uint32)
-        top = u32(0)
-        for i in range(m * group):
-            top = max(top, bits[i])
-        suspect += top > u32(0x3F800000)
-        if group == 1:
-            if clip:
-                for i in range(m):
-                    v = s[i] + (sc * noise[i] + off)
-                    v = v if v > lo else lo
-                    v = v if v < hi else hi
-                    d[i] = v
-            else:
-                for i in range(m):
-                    d[i] = s[i] + (sc * noise[i] + off)
-        else:
-            for i in range(m):
-                w = sc * noise[i] + off
-                for c in range(group):
-                    v = s[i * group + c] + w
-                    if clip:
-                        v = v if v > lo else lo
-                        v = v if v < hi else hi
-                    d[i * group + c] = v
-    return suspect
-
-
-@jit
-def gauss_float(src, dst, table, scales, offsets, clip, keys, group):
-    noise, words = scratch()
-    suspect = 0
-    for b in range(src.shape[0]):
-        suspect += gauss_float_one(src[b], dst[b], table, scales[b], offsets[b], clip, keys[b], group, noise, words)
-    return suspect
-
-
-@jit
-def gauss_float1(src, dst, table, scale, offset, clip, key, group):
-    noise, words = scratch()
-    return gauss_float_one(src, dst, table, f32(scale), f32(offset), clip, u64(key), group, noise, words)
-
-
-@nb.njit(inline="always")
-def salt_pepper_one(s_all, d_all, ts, th, key, group, top, buf):
-    # one 32-bit uniform u per pixel (or value): u < salt_thr -> top, u < hit_thr -> 0
-    k0, k1 = key_words(key)
-    n = s_all.shape[0] // group
-    bottom = d_all.dtype.type(0)
-    for start in range(0, n, CHUNK):
-        m = min(CHUNK, n - start)
-        uniforms(buf, k0, k1, start, m, 0)
-        s = s_all[start * group:(start + m) * group]
-        d = d_all[start * group:(start + m) * group]
+def align(src, dst, m, channels, shared):
+    # src: a chunk's draws in canonical order; dst: the same draws in the destination's order
+    # when that differs: channels-last shared draws repeated per channel (m -> m * C values),
+    # channels-first per-channel draws deinterleaved into rows (c * m + p)
+    if shared:
         for i in range(m):
-            u = u64(buf[i])
-            for c in range(group):
-                j = i * group + c
-                d[j] = top if u < ts else (bottom if u < th else s[j])
+            for c in range(channels):
+                dst[i * channels + c] = src[i]
+    else:
+        for c in range(channels):
+            for i in range(m):
+                dst[c * m + i] = src[i * channels + c]
+
+
+@nb.njit(inline="always")
+def chunk_normals(noise, al, words, table, k0, k1, p0, m, channels, cf, shared):
+    # the chunk's normals in the destination's order; channels-first reads channel c's row at
+    # row(c, m, shared): one row for every channel when they share the draws
+    if shared:
+        normals(noise, words, table, k0, k1, p0, m, 0)
+        if cf:
+            return noise
+        align(noise, al, m, channels, shared)
+        return al
+    if cf:
+        normals_rows(al, words, table, k0, k1, p0 * channels, m, channels, 0)
+        return al
+    normals(noise, words, table, k0, k1, p0 * channels, m * channels, 0)
+    return noise
+
+
+@nb.njit(inline="always")
+def row(c, m, shared):
+    return 0 if shared else c * m
+
+
+@nb.njit(inline="always")
+def add_int(s, d, a, sc, off, fm):
+    # floor(x + noise + 0.5) saturated (offset carries the +0.5): round to nearest
+    zero = f32(0.0)
+    for i in range(s.shape[0]):
+        v = f32(s[i]) + (sc * a[i] + off)
+        v = v if v > zero else zero
+        v = v if v < fm else fm
+        d[i] = v
+
+
+@nb.njit(inline="always")
+def add_float(s, d, a, sc, off, clip):
+    lo = s.dtype.type(0.0)
+    hi = s.dtype.type(1.0)
+    if clip:
+        for i in range(s.shape[0]):
+            v = s[i] + (sc * a[i] + off)
+            v = v if v > lo else lo
+            v = v if v < hi else hi
+            d[i] = v
+    else:
+        for i in range(s.shape[0]):
+            d[i] = s[i] + (sc * a[i] + off)
+
+
+@nb.njit(inline="always")
+def gauss_one(s_all, d_all, table, sc, off, fm, clip, key, channels, cf, shared, noise, al, words):
+    k0, k1 = key_words(key)
+    pixels = s_all.shape[0] // channels
+    pc = chunk_pixels(channels)
+    for p0 in range(0, pixels, pc):
+        m = min(pc, pixels - p0)
+        a = chunk_normals(noise, al, words, table, k0, k1, p0, m, channels, cf, shared)
+        if cf:
+            for c in range(channels):
+                seg = slice(c * pixels + p0, c * pixels + p0 + m)
+                if fm > 0:
+                    add_int(s_all[seg], d_all[seg], a[row(c, m, shared):row(c, m, shared) + m], sc, off, fm)
+                else:
+                    add_float(s_all[seg], d_all[seg], a[row(c, m, shared):row(c, m, shared) + m], sc, off, clip)
+        else:
+            seg = slice(p0 * channels, (p0 + m) * channels)
+            if fm > 0:
+                add_int(s_all[seg], d_all[seg], a[:m * channels], sc, off, fm)
+            else:
+                add_float(s_all[seg], d_all[seg], a[:m * channels], sc, off, clip)
 
 
 @jit
-def salt_pepper(src, dst, salt_thr, hit_thr, keys, group, hi):
-    buf = np.empty(CHUNK + 4, np.uint32)
+def gauss(src, dst, table, scales, offsets, maxval, clip, keys, channels, cf, shared):
+    noise, al, words = scratch(channels)
+    for b in range(src.shape[0]):
+        gauss_one(src[b], dst[b], table, scales[b], offsets[b], f32(maxval), clip, keys[b], channels, cf, shared,
+                  noise, al, words)
+
+
+@jit
+def gauss1(src, dst, table, scale, offset, maxval, clip, key, channels, cf, shared):
+    noise, al, words = scratch(channels)
+    gauss_one(src, dst, table, f32(scale), f32(offset), f32(maxval), clip, u64(key), channels, cf, shared,
+              noise, al, words)
+
+
+@nb.njit(inline="always")
+def select(s, d, u, ts, th, top):
+    # u < ts -> top (salt), u < th -> 0 (pepper), else unchanged
+    bottom = d.dtype.type(0)
+    for i in range(s.shape[0]):
+        w = u64(u[i])
+        d[i] = top if w < ts else (bottom if w < th else s[i])
+
+
+@nb.njit(inline="always")
+def salt_pepper_one(s_all, d_all, ts, th, key, channels, cf, shared, top, buf, al):
+    k0, k1 = key_words(key)
+    pixels = s_all.shape[0] // channels
+    pc = chunk_pixels(channels)
+    for p0 in range(0, pixels, pc):
+        m = min(pc, pixels - p0)
+        if shared:
+            uniforms(buf, k0, k1, p0, m, 0)
+        else:
+            uniforms(buf, k0, k1, p0 * channels, m * channels, 0)
+        u = buf
+        if shared != cf:  # channels-last shared draws, or channels-first per-channel ones
+            align(buf, al, m, channels, shared)
+            u = al
+        if cf:
+            for c in range(channels):
+                seg = slice(c * pixels + p0, c * pixels + p0 + m)
+                select(s_all[seg], d_all[seg], u[row(c, m, shared):row(c, m, shared) + m], ts, th, top)
+        else:
+            seg = slice(p0 * channels, (p0 + m) * channels)
+            select(s_all[seg], d_all[seg], u[:m * channels], ts, th, top)
+
+
+@jit
+def salt_pepper(src, dst, salt_thr, hit_thr, keys, channels, cf, shared, hi):
+    n = chunk_pixels(channels) * channels + 8
+    buf = np.empty(n, np.uint32)
+    al = np.empty(n, np.uint32)
     top = dst.dtype.type(hi)
     for b in range(src.shape[0]):
-        salt_pepper_one(src[b], dst[b], salt_thr[b], hit_thr[b], keys[b], group, top, buf)
+        salt_pepper_one(src[b], dst[b], salt_thr[b], hit_thr[b], keys[b], channels, cf, shared, top, buf, al)
 
 
 @jit
-def salt_pepper1(src, dst, salt_thr, hit_thr, key, group, hi):
-    buf = np.empty(CHUNK + 4, np.uint32)
-    salt_pepper_one(src, dst, u64(salt_thr), u64(hit_thr), u64(key), group, dst.dtype.type(hi), buf)
+def salt_pepper1(src, dst, salt_thr, hit_thr, key, channels, cf, shared, hi):
+    n = chunk_pixels(channels) * channels + 8
+    buf = np.empty(n, np.uint32)
+    al = np.empty(n, np.uint32)
+    salt_pepper_one(src, dst, u64(salt_thr), u64(hit_thr), u64(key), channels, cf, shared, dst.dtype.type(hi),
+                    buf, al)
 
 
 @nb.njit(inline="always")
@@ -225,65 +262,75 @@ def store(d, i, y, maxval):
 
 
 @nb.njit(inline="always")
-def shot_one(s, d, ph, key, maxval, linear):
+def shot_one(s, d, ph, key, maxval, linear, channels, cf):
     k0, k1 = key_words(key)
     inv = 1.0 / maxval if maxval > 0.0 else 1.0
+    pixels = s.shape[0] // channels
     for i in range(s.shape[0]):
+        pos = (i % pixels) * channels + i // pixels if cf else i  # the value's canonical HWC position
         x = np.float64(s[i]) * inv
         if linear:
             x = decode(x)
-        y = poisson(x * ph, k0, k1, i) / ph
+        y = poisson(x * ph, k0, k1, pos) / ph
         if linear:
             y = encode(min(y, 1.0))
         store(d, i, y, maxval)
 
 
 @jit
-def shot(src, dst, photons, keys, maxval, linear):
+def shot(src, dst, photons, keys, maxval, linear, channels, cf):
     for b in range(src.shape[0]):
-        shot_one(src[b], dst[b], photons[b], keys[b], maxval, linear)
+        shot_one(src[b], dst[b], photons[b], keys[b], maxval, linear, channels, cf)
 
 
 @jit
-def shot1(src, dst, photons, key, maxval, linear):
-    shot_one(src, dst, np.float64(photons), u64(key), maxval, linear)
+def shot1(src, dst, photons, key, maxval, linear, channels, cf):
+    shot_one(src, dst, np.float64(photons), u64(key), maxval, linear, channels, cf)
 
 
 @nb.njit(inline="always")
-def speckle_one(s_all, d_all, table, sd, key, group, maxval, noise, words):
+def multiply(s, d, a, sd, inv, maxval):
+    for i in range(s.shape[0]):
+        store(d, i, np.float64(s[i]) * inv * (1.0 + sd * np.float64(a[i])), maxval)
+
+
+@nb.njit(inline="always")
+def speckle_one(s_all, d_all, table, sd, key, maxval, channels, cf, shared, noise, al, words):
     k0, k1 = key_words(key)
     inv = 1.0 / maxval if maxval > 0.0 else 1.0
-    n = s_all.shape[0] // group
-    for start in range(0, n, CHUNK):
-        m = min(CHUNK, n - start)
-        normals(noise, words, table, k0, k1, start, m, 0)
-        s = s_all[start * group:(start + m) * group]
-        d = d_all[start * group:(start + m) * group]
-        for i in range(m):
-            g = 1.0 + sd * np.float64(noise[i])
-            for c in range(group):
-                store(d, i * group + c, np.float64(s[i * group + c]) * inv * g, maxval)
+    pixels = s_all.shape[0] // channels
+    pc = chunk_pixels(channels)
+    for p0 in range(0, pixels, pc):
+        m = min(pc, pixels - p0)
+        a = chunk_normals(noise, al, words, table, k0, k1, p0, m, channels, cf, shared)
+        if cf:
+            for c in range(channels):
+                seg = slice(c * pixels + p0, c * pixels + p0 + m)
+                multiply(s_all[seg], d_all[seg], a[row(c, m, shared):row(c, m, shared) + m], sd, inv, maxval)
+        else:
+            seg = slice(p0 * channels, (p0 + m) * channels)
+            multiply(s_all[seg], d_all[seg], a[:m * channels], sd, inv, maxval)
 
 
 @jit
-def speckle(src, dst, table, stds, keys, group, maxval):
-    noise, words = scratch()
+def speckle(src, dst, table, stds, keys, maxval, channels, cf, shared):
+    noise, al, words = scratch(channels)
     for b in range(src.shape[0]):
-        speckle_one(src[b], dst[b], table, stds[b], keys[b], group, maxval, noise, words)
+        speckle_one(src[b], dst[b], table, stds[b], keys[b], maxval, channels, cf, shared, noise, al, words)
 
 
 @jit
-def speckle1(src, dst, table, std, key, group, maxval):
-    noise, words = scratch()
-    speckle_one(src, dst, table, np.float64(std), u64(key), group, maxval, noise, words)
+def speckle1(src, dst, table, std, key, maxval, channels, cf, shared):
+    noise, al, words = scratch(channels)
+    speckle_one(src, dst, table, np.float64(std), u64(key), maxval, channels, cf, shared, noise, al, words)
 
 
 @jit
-def unit_suspects(flat):
-    # whether any float32 value may lie outside [0, 1] (NaN and inf included): see
-    # gauss_float_one; one vectorised unsigned max
-    bits = flat.view(np.uint32)
-    top = u32(0)
+def unit_suspects(bits, threshold):
+    # whether any float value may lie outside [0, 1] (NaN and inf included): a float in [0, 1]
+    # has its bits, as an unsigned integer, at most those of 1.0; negatives, NaN and inf are
+    # above (-0.0 is the one false positive). One vectorised unsigned max.
+    top = bits.dtype.type(0)
     for i in range(bits.shape[0]):
         top = max(top, bits[i])
-    return top > u32(0x3F800000)
+    return top > threshold

@@ -85,6 +85,17 @@ class AlbumentationsStep(Step):
     def fields(self) -> set[str]:
         return {self.field}
 
+    def field_problem(self, specs: Any) -> str:
+        spec = specs.get(self.field)
+        if spec is None:
+            return ""
+        if spec.layout not in (None, "HWC", "HW"):
+            return f"fields: {self.field}: albumentations takes channels-last numpy images, declared {spec.layout}"
+        if spec.range is not None or spec.normalized:
+            return (f"fields: {self.field}: albumentations takes images in its own value conventions (uint8, or float "
+                    f"in [0, 1]); a declared range or normalize is not applied to it")
+        return ""
+
     def stage_problem(self, stage: str) -> str:
         if stage == "batch":
             return "albumentations steps run in the sample stage only (numpy images); move it under sample:"

@@ -2,27 +2,31 @@
 images the conformance harness runs every image transform on."""
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable
 
 import numpy as np
 
 from ..core.transform import Transform
 from .checks import check_image
+from .layout import describe
 
 
 class ImageTransform(Transform):
-    """An image transform: HxW or HxWxC (1-4 channels), uint8/uint16/float32 in [0, 1].
+    """An image transform: numpy HxW / HxWxC, torch HxW / CxHxW (or as declared under
+    ``fields:``), 1-4 channels, uint8 / uint16 / float16 / bfloat16 / float32 / float64, float
+    values in [0, 1] (or a declared range or normalisation).
 
-    Output keeps the dtype and shape and stays in the valid range.
+    Output keeps the dtype, shape, layout and array type and stays in the valid range.
     """
 
     modality = "image"
     default_field = "image"
-    #: whether ``check`` must verify float values (False when the kernel checks them itself)
-    check_float_range: ClassVar[bool] = True
+    field_conventions = frozenset({"layout", "range", "normalize"})
 
-    def check(self, x: Any, batched: bool = False) -> Any:
-        return check_image(x, float_range=self.check_float_range, batched=batched)
+    def check(self, x: Any, batched: bool = False, ctx: Any = None) -> Any:
+        check_image(x, batched=batched)
+        describe(x, ctx, self.field, batched)  # dtype, shape, layout, channels: messages about the input as given
+        return x
 
 
 def example_image(dtype: Any = np.uint8, shape: tuple[int, ...] = (8, 8, 3)) -> Callable[[], dict[str, Any]]:

@@ -22,7 +22,6 @@ class GaussianNoise(ImageTransform):
     """
 
     name = "image.GaussianNoise"
-    check_float_range = False  # the fused kernel checks NaN/inf and [0, 1] in its one pass
 
     class Params(BaseParams):
         std: RangeParam(ge=0, le=1, unit="fraction of full range") = Field(0.05, description="noise std, fraction of the full range")

@@ -1,12 +1,15 @@
 """numpy (numba) kernels of the image transforms: batched, counter-based, one pass each.
 
-Every kernel takes images stacked on axis 0 (``(B, H, W)`` or ``(B, H, W, C)``, uint8 /
-uint16 / float32 in [0, 1]) and one drawn value per image, and makes its random numbers from
-the image's 64-bit kernel key with the Philox streams of :mod:`augnoise.core.philox`: normals
-(Gaussian, speckle) and 32-bit uniforms (salt-and-pepper) at the position of each value, or of
-each pixel when its channels share one draw. Poisson counts use one counter block per value
-(stream 1, counter ``(position, attempt)``). Integer images are rounded to nearest (no
-truncation bias) and saturated. CPU tensors reach these kernels as zero-copy views.
+Every kernel takes images stacked on axis 0 in any layout :mod:`.layout` resolves (channels
+last or first, with or without a channel axis; uint8, uint16, float16/32/64; float data in
+[0, 1] or mapped there from a declared range or normalisation) and one drawn value per image,
+and makes its random numbers from the image's 64-bit kernel key with the Philox streams of
+:mod:`augnoise.core.philox`: normals (Gaussian, speckle) and 32-bit uniforms
+(salt-and-pepper) at the canonical HWC position of each value, or of each pixel when its
+channels share one draw, so both layouts of an image get the same noise. Poisson counts use
+one counter block per value (stream 1, counter ``(position, attempt)``). Integer images are
+rounded to nearest (no truncation bias) and saturated. CPU tensors reach these kernels as
+zero-copy views.
 """
 from __future__ import annotations
 
@@ -15,15 +18,14 @@ from typing import Any
 import numpy as np
 
 from ..core import philox
-from ..core.errors import InputError
 from ..core.kernels import col, kernel
 from .gaussian import GaussianNoise
+from .layout import ImageBatch, image_batch
 from .salt_pepper import SaltAndPepper
 from .shot import ShotNoise
 from .speckle import SpeckleNoise
 
 INT_MAX = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
-CHUNK = philox.CHUNK
 
 
 def _nb():
@@ -41,27 +43,28 @@ def _one(params: dict[str, Any], *names: str) -> bool:
     return True
 
 
-def _flat(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(B, n) contiguous source and a new destination of the same layout."""
-    src = (x if x.flags.c_contiguous else np.ascontiguousarray(x)).reshape(x.shape[0], -1)
-    return src, np.empty_like(src)
+def _prepare(t: Any, x: np.ndarray, ctx: Any) -> tuple[ImageBatch, np.ndarray, np.ndarray]:
+    """The image batch for a kernel, its (B, n) contiguous source and a new destination."""
+    ib = image_batch(x, ctx, t.field)
+    w = ib.x
+    src = (w if w.flags.c_contiguous else np.ascontiguousarray(w)).reshape(w.shape[0], -1)
+    return ib, src, np.empty_like(src)
 
 
-def _group(x: np.ndarray, per_channel: bool) -> int:
-    """Values sharing one draw: the channels of a pixel unless ``per_channel``."""
-    return 1 if per_channel or x.ndim < 4 else x.shape[-1]
+def _done(ib: ImageBatch, dst: np.ndarray) -> np.ndarray:
+    return ib.restore(dst.reshape(ib.x.shape))
 
 
 def _keys(params: dict[str, Any]) -> np.ndarray:
     return col(params["key"], np.uint64)
 
 
-def gaussian_coefficients(std: Any, mean: Any, dtype: np.dtype) -> tuple[Any, Any]:
-    """Per-image float32 (scale, offset) of ``x + scale * z + offset`` in the image's own units;
-    for integer images the offset carries the +0.5 of round-to-nearest. Arrays or plain scalars
-    (the same float64 arithmetic, then float32). Shared by the numpy and torch kernels."""
-    maxval = INT_MAX.get(np.dtype(dtype))
-    if maxval is None:
+def gaussian_coefficients(std: Any, mean: Any, maxval: int) -> tuple[Any, Any]:
+    """Per-image float32 (scale, offset) of ``x + scale * z + offset`` in the kernel's units
+    (``maxval`` levels for integer images, the [0, 1] scale for float); for integer images the
+    offset carries the +0.5 of round-to-nearest. Arrays or plain scalars (the same float64
+    arithmetic, then float32). Shared by the numpy and torch kernels."""
+    if not maxval:
         return np.float32(std) if np.isscalar(std) else std.astype(np.float32), \
             np.float32(mean) if np.isscalar(mean) else mean.astype(np.float32)
     scale, offset = std * maxval, mean * maxval + 0.5
@@ -81,74 +84,71 @@ def thresholds(p: Any) -> Any:
 @kernel(GaussianNoise, "numpy")
 def gaussian(t: GaussianNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
     k = _nb()
-    src, dst = _flat(x)
-    group = _group(x, t.params.per_channel)
+    ib, src, dst = _prepare(t, x, ctx)
     table = philox.gaussian_table()
-    integer = x.dtype in INT_MAX
+    layout = (ib.channels, ib.channels_first, not t.params.per_channel and ib.channels > 1)
+    clip = bool(t.params.clip)
     if src.shape[0] == 1 and _one(params, "std", "mean", "key"):
-        scale, offset = gaussian_coefficients(params["std"], params["mean"], x.dtype)
-        if integer:
-            k.gauss_int1(src[0], dst[0], table, scale, offset, INT_MAX[x.dtype], np.uint64(params["key"]), group)
-            return dst.reshape(x.shape)
-        suspect = k.gauss_float1(src[0], dst[0], table, scale, offset, bool(t.params.clip), np.uint64(params["key"]),
-                                    group)
+        scale, offset = gaussian_coefficients(params["std"], params["mean"], ib.maxval)
+        k.gauss1(src[0], dst[0], table, scale, offset, ib.maxval, clip, np.uint64(params["key"]), *layout)
     else:
-        scale, offset = gaussian_coefficients(col(params["std"]), col(params["mean"]), x.dtype)
-        if integer:
-            k.gauss_int(src, dst, table, scale, offset, INT_MAX[x.dtype], _keys(params), group)
-            return dst.reshape(x.shape)
-        suspect = k.gauss_float(src, dst, table, scale, offset, bool(t.params.clip), _keys(params), group)
-    if suspect:  # exact counts, only when a value may be outside [0, 1] (-0.0 is fine)
-        finite = np.isfinite(src)
-        bad = int(src.size - np.count_nonzero(finite))
-        if bad:
-            raise InputError(f"float image holds {bad} NaN or inf value(s)")
-        out = int(np.count_nonzero((src < 0) | (src > 1)))
-        if out and t.params.clip:
-            raise InputError(f"float image has {out} value(s) outside [0, 1] (scale it to [0, 1] or set clip: false)")
-    return dst.reshape(x.shape)
+        scale, offset = gaussian_coefficients(col(params["std"]), col(params["mean"]), ib.maxval)
+        k.gauss(src, dst, table, scale, offset, ib.maxval, clip, _keys(params), *layout)
+    return _done(ib, dst)
 
 
 @kernel(SaltAndPepper, "numpy")
 def salt_and_pepper(t: SaltAndPepper, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
     k = _nb()
-    src, dst = _flat(x)
-    group = _group(x, t.params.per_channel)
-    hi = float(INT_MAX.get(x.dtype, 1.0))
+    ib, src, dst = _prepare(t, x, ctx)
+    layout = (ib.channels, ib.channels_first, not t.params.per_channel and ib.channels > 1)
+    hi = float(ib.maxval or 1.0)
     if src.shape[0] == 1 and _one(params, "amount", "salt_ratio", "key"):
         amount = params["amount"]
         k.salt_pepper1(src[0], dst[0], np.uint64(thresholds(amount * params["salt_ratio"])),
-                          np.uint64(thresholds(amount)), np.uint64(params["key"]), group, hi)
+                       np.uint64(thresholds(amount)), np.uint64(params["key"]), *layout, hi)
     else:
         amount = col(params["amount"])
         k.salt_pepper(src, dst, thresholds(amount * col(params["salt_ratio"])), thresholds(amount), _keys(params),
-                         group, hi)
-    return dst.reshape(x.shape)
+                      *layout, hi)
+    return _done(ib, dst)
 
 
 @kernel(ShotNoise, "numpy")
 def shot_noise(t: ShotNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
     k = _nb()
-    src, dst = _flat(x)
-    maxval = float(INT_MAX.get(x.dtype, 0))
+    ib, src, dst = _prepare(t, x, ctx)
+    maxval, linear = float(ib.maxval), bool(t.params.linear)
     if src.shape[0] == 1 and _one(params, "photons", "key"):
-        k.shot1(src[0], dst[0], params["photons"], np.uint64(params["key"]), maxval, bool(t.params.linear))
+        k.shot1(src[0], dst[0], params["photons"], np.uint64(params["key"]), maxval, linear, ib.channels,
+                ib.channels_first)
     else:
-        k.shot(src, dst, col(params["photons"]), _keys(params), maxval, bool(t.params.linear))
-    return dst.reshape(x.shape)
+        k.shot(src, dst, col(params["photons"]), _keys(params), maxval, linear, ib.channels, ib.channels_first)
+    return _done(ib, dst)
 
 
 @kernel(SpeckleNoise, "numpy")
 def speckle_noise(t: SpeckleNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
     k = _nb()
-    src, dst = _flat(x)
-    group = _group(x, t.params.per_channel)
-    maxval = float(INT_MAX.get(x.dtype, 0))
+    ib, src, dst = _prepare(t, x, ctx)
+    layout = (ib.channels, ib.channels_first, not t.params.per_channel and ib.channels > 1)
+    table, maxval = philox.gaussian_table(), float(ib.maxval)
     if src.shape[0] == 1 and _one(params, "std", "key"):
-        k.speckle1(src[0], dst[0], philox.gaussian_table(), params["std"], np.uint64(params["key"]), group, maxval)
+        k.speckle1(src[0], dst[0], table, params["std"], np.uint64(params["key"]), maxval, *layout)
     else:
-        k.speckle(src, dst, philox.gaussian_table(), col(params["std"]), _keys(params), group, maxval)
-    return dst.reshape(x.shape)
+        k.speckle(src, dst, table, col(params["std"]), _keys(params), maxval, *layout)
+    return _done(ib, dst)
+
+
+_BITS = {np.dtype(np.float32): (np.uint32, np.uint32(0x3F800000)),
+         np.dtype(np.float64): (np.uint64, np.uint64(0x3FF0000000000000))}
+
+
+def maybe_outside_unit(x: np.ndarray) -> bool:
+    """Whether a float32/float64 array may hold values outside [0, 1] or NaN/inf (no false
+    negatives; -0.0 is the one false positive). One vectorised pass over the bits."""
+    view, threshold = _BITS[x.dtype]
+    return bool(_nb().unit_suspects(np.ascontiguousarray(x).reshape(-1).view(view), threshold))
 
 
 def srgb_to_linear(x: np.ndarray) -> np.ndarray:
@@ -165,20 +165,11 @@ def linear_to_srgb(x: np.ndarray) -> np.ndarray:
 
 def gaussian_noise(image: np.ndarray, std: float, mean: float = 0.0, per_channel: bool = True, key: int = 0,
                    clip: bool = True) -> np.ndarray:
-    """Functional form of ``image.GaussianNoise`` on one image, with an explicit 64-bit kernel
-    ``key`` (which fully determines the noise); ``std`` and ``mean`` are fractions of the full
-    range. Raises :class:`InputError` for NaN/inf, or (with ``clip``) float values outside
+    """Functional form of ``image.GaussianNoise`` on one numpy image (HxW or HxWxC), with an
+    explicit 64-bit kernel ``key`` (which fully determines the noise); ``std`` and ``mean`` are
+    fractions of the full range. Raises :class:`InputError` for NaN/inf or float values outside
     [0, 1]. Never modifies ``image``."""
-    from .checks import check_image
-
     t = GaussianNoise(std=float(std), mean=float(mean), per_channel=per_channel, clip=clip)
-    check_image(image)
     params = {"std": np.array([std], np.float64), "mean": np.array([mean], np.float64),
               "key": np.array([int(key) & 0xFFFFFFFFFFFFFFFF], np.uint64)}
     return gaussian(t, image[None], params, None)[0]
-
-
-def maybe_outside_unit(x: np.ndarray) -> bool:
-    """Whether a float32 array may hold values outside [0, 1] or NaN/inf (no false negatives;
-    -0.0 is the one false positive). One vectorised pass."""
-    return bool(_nb().unit_suspects(np.ascontiguousarray(x).reshape(-1)))

@@ -21,6 +21,7 @@ class ShotNoise(ImageTransform):
     """
 
     name = "image.ShotNoise"
+    exact_backends = False  # float64 reductions / FFT / transcendentals: equal up to rounding
 
     class Params(BaseParams):
         photons: RangeParam(gt=0, le=1e9, unit="photons at full white") = Field(50.0, description="mean photon count at full white")

@@ -39,7 +39,7 @@ class _LabelStep(Transform):
     modality = "labels"
     default_field = "label"
 
-    def check(self, x: Any, batched: bool = False) -> Any:
+    def check(self, x: Any, batched: bool = False, ctx: Any = None) -> Any:
         return _check_labels(x, self.params.classes, batched)
 
 
@@ -130,6 +130,7 @@ class InstanceNoise(Transform):
     name = "gan.InstanceNoise"
     modality = "gan"
     default_field = "image"
+    field_conventions = frozenset({"layout"})  # elementwise: any layout; std in the batch's own units
     batch_only = "needs the epoch: it runs in the batch stage only (move it under batch:)"
 
     class Params(BaseParams):

@@ -6,5 +6,6 @@ from .schema import TabularSection  # noqa: F401  (registers the ``tabular:`` se
 from .gaussian import GaussianNoise
 from .mask import MaskNoise
 from .swap import SwapNoise
+from . import torch_kernels  # noqa: E402,F401  (registration; torch loads when a kernel runs)
 
 __all__ = ["GaussianNoise", "MaskNoise", "SwapNoise"]

@@ -8,12 +8,13 @@ from typing import Any, Callable, Literal, Optional, Union
 import numpy as np
 from pydantic import Field
 
+from ..core.arrays import put_rows, take_rows
 from ..core.context import Context
 from ..core.errors import InputError
-from ..core.kernels import col
+from ..core.kernels import col, kernel, run_kernel
 from ..core.params import BaseParams
 from ..core.transform import Sample, Transform, trace_values
-from .frame import Table, to_table
+from .frame import Table, is_frame, tensor_table, to_table, zeros_like_bool
 from .schema import Fitted, TabularSection, fit_stats
 
 
@@ -55,8 +56,9 @@ class TabularTransform(Transform):
     def draw(self, r: Any) -> dict[str, Any]:
         return {"key": r.key()}
 
-    def resolve(self, t: Table, spec: TabularSection, x2: np.ndarray) -> Resolved:
-        """Statistics and columns for the table ``x2`` (R, M) of a sample of ``t``."""
+    def resolve(self, t: Table, spec: TabularSection, x2: Any) -> Resolved:
+        """Statistics and columns for the table ``x2`` (R, M) of a sample of ``t`` (only its
+        number of columns matters with fitted statistics)."""
         m = x2.shape[1]
         if self.params.stats == "fitted":
             f = spec.fitted
@@ -96,8 +98,11 @@ class TabularTransform(Transform):
         value per sample."""
         raise NotImplementedError
 
-    def _apply(self, x: np.ndarray, t: Table, spec: TabularSection, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        p = {k: col(v, np.uint64 if "key" in k else np.float64) for k, v in params.items()}
+    def numpy_kernel(self, x: np.ndarray, t: Table, spec: TabularSection,
+                     params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """The numpy path: :meth:`corrupt` with fitted statistics, or per sample with each
+        sample's own (``stats: batch``)."""
+        p = {k: col(v, np.uint64 if "key" in k else np.float64) for k, v in params.items() if not k.startswith("_")}
         if self.params.stats == "fitted":
             return self.corrupt(x, self.resolve(t, spec, x[0]), p)
         ys, ms = [], []
@@ -106,6 +111,14 @@ class TabularTransform(Transform):
             ys.append(y)
             ms.append(m)
         return np.concatenate(ys), np.concatenate(ms)
+
+    def kernel_input(self, x: Any, ctx: Context | None = None) -> tuple[Any, dict[str, Any]]:
+        """The float view for the kernel of ``x``'s own backend (a tensor stays a tensor)."""
+        t = to_table(x, batched=True) if isinstance(x, np.ndarray) or is_frame(x) else tensor_table(x, batched=True)
+        return t.x, {"_table": t}
+
+    def _apply(self, x: Any, t: Table, ctx: Context, params: dict[str, Any]) -> tuple[Any, Any]:
+        return run_kernel(self, x, {**params, "_table": t}, ctx)
 
     def run(self, sample: Sample, r: Any, ctx: Context) -> Sample:
         field = self.field
@@ -116,13 +129,13 @@ class TabularTransform(Transform):
         mask_field = self.params.mask_field
         if not r.below(self.p):
             if mask_field:
-                out[mask_field] = np.zeros(t.mask_shape, bool)
+                out[mask_field] = t.restore_mask(zeros_like_bool(t.x))
             return out
         params = self.draw(r)
-        y, mask = self._apply(t.x, t, ctx.section("tabular"), params)
+        y, mask = self._apply(t.x, t, ctx, params)
         out[field] = t.restore(y)
         if mask_field:
-            out[mask_field] = mask.reshape(t.mask_shape)
+            out[mask_field] = t.restore_mask(mask)
         if ctx.trace is not None:
             ctx.trace.append((self.name, trace_values(params)))
         return out
@@ -138,20 +151,24 @@ class TabularTransform(Transform):
         params = self.draw(r)
         sel = np.flatnonzero(applied)
         out = dict(data)
-        mask = np.zeros(t.x.shape, bool)
+        mask = zeros_like_bool(t.x)
         if sel.size:
             part = {k: v[sel] if isinstance(v, np.ndarray) and v.ndim == 1 else v for k, v in params.items()}
-            y_sel, m_sel = self._apply(t.x[sel], t, ctx.section("tabular"), part)
+            y_sel, m_sel = self._apply(take_rows(t.x, sel), t, ctx, part)
             if sel.size == t.x.shape[0]:
                 y, mask = y_sel, m_sel
             else:
-                y = t.x.copy()
-                y[sel] = y_sel
-                mask[sel] = m_sel
+                y = put_rows(t.x, sel, y_sel)
+                mask = put_rows(zeros_like_bool(t.x), sel, m_sel)
             out[field] = t.restore(y)
         if self.params.mask_field:
-            out[self.params.mask_field] = mask.reshape(t.mask_shape)
+            out[self.params.mask_field] = t.restore_mask(mask)
         return out
+
+
+@kernel(TabularTransform, "numpy")
+def _numpy(t: TabularTransform, x: np.ndarray, params: dict[str, Any], ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    return t.numpy_kernel(x, params["_table"], ctx.section("tabular"), params)
 
 
 def example_table(kind: str = "row", dtype: Any = np.float64) -> Callable[[], dict[str, Any]]:

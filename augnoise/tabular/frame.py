@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..core.arrays import is_array, like, numpy_view
 from ..core.errors import InputError
 
 
@@ -22,13 +23,18 @@ def is_frame(x: Any) -> bool:
 
 @dataclass
 class Table:
-    """A float view of the input: ``x`` (B samples, R rows, M columns; NaN = missing)."""
+    """A float view of the input: ``x`` (B samples, R rows, M columns; NaN = missing), numpy,
+    or a tensor on a device the numpy kernels cannot reach."""
 
-    x: np.ndarray
+    x: Any
     names: list[str] | None
     frame_kinds: list[str | None] | None
-    restore: Callable[[np.ndarray], Any]
+    restore: Callable[[Any], Any]
     mask_shape: tuple[int, ...]
+
+    def restore_mask(self, mask: Any) -> Any:
+        """The corruption mask in the input's shape (and array type)."""
+        return mask.reshape(self.mask_shape)
 
     @property
     def table(self) -> np.ndarray:
@@ -36,8 +42,25 @@ class Table:
         return self.x.reshape(-1, self.x.shape[2])
 
 
+def zeros_like_bool(x: Any) -> Any:
+    """An all-False mask of ``x``'s shape, on its device."""
+    if isinstance(x, np.ndarray):
+        return np.zeros(x.shape, bool)
+    import torch
+
+    return torch.zeros(x.shape, dtype=torch.bool, device=x.device)
+
+
 def to_table(data: Any, batched: bool = False) -> Table:
     """The float view of one sample, or of a batch of samples (see the module doc)."""
+    if not isinstance(data, np.ndarray) and not is_frame(data) and is_array(data):
+        view = numpy_view(data)
+        if view is not None:  # a CPU tensor: the numpy path on its memory, a tensor back
+            t = to_table(view, batched)
+            t.restore = lambda y, r=t.restore: like(r(y), data)
+            t.restore_mask = lambda m, s=t.mask_shape: like(m.reshape(s), data)  # type: ignore[method-assign]
+            return t
+        return tensor_table(data, batched)
     if is_frame(data):
         t = _from_frame(data)
         shape = (t.x.shape[0], 1, t.x.shape[1]) if batched else (1,) + t.x.shape
@@ -62,6 +85,33 @@ def to_table(data: Any, batched: bool = False) -> Table:
         shape = (1, 1, data.shape[0]) if data.ndim == 1 else (1,) + data.shape
     t.x = t.x.reshape(shape)
     return t
+
+
+def tensor_table(data: Any, batched: bool) -> Table:
+    """A tensor's float view for the torch kernels (tensors on devices numpy cannot reach)."""
+    import torch
+
+    lo_dim = 2 if batched else 1
+    if data.dim() not in (lo_dim, lo_dim + 1):
+        what = "a batch of rows (B, n_columns) or of tables (B, rows, columns)" if batched else "one row or a table"
+        raise InputError(f"features must be {what}, got shape {tuple(data.shape)}")
+    if data.is_floating_point():
+        if bool(torch.isinf(data).any()):
+            raise InputError(f"features hold {int(torch.isinf(data).sum())} inf value(s) (NaN marks a missing cell; "
+                             f"inf is not allowed)")
+        x = data
+        restore = lambda y: y.to(data.dtype).reshape(data.shape)  # noqa: E731
+        kinds = None
+    else:
+        info = torch.iinfo(data.dtype)
+        x = data.to(torch.float64)
+        restore = lambda y: torch.round(y).clamp_(info.min, info.max).to(data.dtype).reshape(data.shape)  # noqa: E731
+        kinds = ["integer"] * int(data.shape[-1])
+    if batched:
+        shape = (data.shape[0], 1, data.shape[1]) if data.dim() == 2 else tuple(data.shape)
+    else:
+        shape = (1, 1, data.shape[0]) if data.dim() == 1 else (1,) + tuple(data.shape)
+    return Table(x.reshape(shape), None, kinds, restore, tuple(data.shape))
 
 
 def _from_array(data: np.ndarray) -> Table:

@@ -48,11 +48,13 @@ class MaskNoise(TabularTransform):
             return y[None], m[None]
         if self.params.fill == "marginal":
             return kernels.replace_cells(x, params["p_mask"], params["key"], r.enabled, alias=s.alias())
+        return kernels.replace_cells(x, params["p_mask"], params["key"], r.enabled, const=self.fill_values(s, x.shape[2]))
+
+    def fill_values(self, s: Any, m: int) -> np.ndarray:
+        """The constant fill per column (``zero`` or ``mean``)."""
         if self.params.fill == "zero":
-            const = np.zeros(x.shape[2])
-        else:
-            const = np.array([
-                m if k == "continuous" else np.rint(m) if k == "integer" else (v[np.argmax(c)] if v.size else 0.0)
-                for k, m, v, c in zip(s.kinds, s.mean, s.pool_values, s.pool_counts)
-            ])
-        return kernels.replace_cells(x, params["p_mask"], params["key"], r.enabled, const=const)
+            return np.zeros(m)
+        return np.array([
+            mu if k == "continuous" else np.rint(mu) if k == "integer" else (v[np.argmax(c)] if v.size else 0.0)
+            for k, mu, v, c in zip(s.kinds, s.mean, s.pool_values, s.pool_counts)
+        ])

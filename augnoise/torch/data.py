@@ -98,13 +98,13 @@ class AugmentedDataset(Dataset):
         f = self.fields
         if isinstance(item, Mapping):
             mapping = dict(f) if f is not None else {k: k for k in item}
-            return {mapping.get(k, k): _np(v) for k, v in item.items()}, ("dict", mapping, item)
+            return {mapping.get(k, k): v for k, v in item.items()}, ("dict", mapping, item)
         if isinstance(item, tuple):
             names = list(f) if f is not None else [self.primary] + [None] * (len(item) - 1)
             if len(names) != len(item):
                 raise InputError(f"fields has {len(names)} entries but items are tuples of {len(item)}")
-            return {n: _np(v) for n, v in zip(names, item) if n is not None}, ("tuple", names, item)
-        return {f or self.primary: _np(item)}, ("array", f or self.primary, item)
+            return {n: v for n, v in zip(names, item) if n is not None}, ("tuple", names, item)
+        return {f or self.primary: item}, ("array", f or self.primary, item)
 
     @staticmethod
     def _from_sample(sample: dict[str, Any], how: Any) -> Any:
@@ -135,21 +135,25 @@ class AugmentedDataset(Dataset):
         return [(r, i) for r, i in zip(res, indices)] if self.with_index else res
 
 
-def _np(v: Any) -> Any:
-    if isinstance(v, torch.Tensor):
-        return v.detach().cpu().numpy()
-    return v
-
-
 def _like(value: Any, original: Any) -> Any:
     if isinstance(original, torch.Tensor) and isinstance(value, np.ndarray):
         return torch.from_numpy(np.ascontiguousarray(value))
     return value
 
 
-def _collate_with_index(batch: list[tuple[Any, int]]) -> tuple[Any, torch.Tensor]:
-    data = default_collate([b for b, _ in batch])
-    return data, torch.tensor([i for _, i in batch], dtype=torch.int64)
+def _numpy_positions(item: Any) -> Any:
+    """Which parts of an item are numpy arrays (dict keys, tuple positions, or the item)."""
+    if isinstance(item, Mapping):
+        return {k for k, v in item.items() if isinstance(v, np.ndarray)}
+    if isinstance(item, tuple):
+        return {i for i, v in enumerate(item) if isinstance(v, np.ndarray)}
+    return isinstance(item, np.ndarray)
+
+
+def _collate_with_index(batch: list[tuple[Any, int]]) -> tuple[Any, torch.Tensor, Any]:
+    items = [b for b, _ in batch]
+    data = default_collate(items)
+    return data, torch.tensor([i for _, i in batch], dtype=torch.int64), _numpy_positions(items[0])
 
 
 class AugmentedLoader:
@@ -187,11 +191,11 @@ class AugmentedLoader:
 
     def __iter__(self) -> Iterator[Any]:
         epoch = self.epoch
-        for data, indices in self.loader:
+        for data, indices, numpy_parts in self.loader:
             if self.device is not None:
                 data = _to_device(data, self.device)
             if self.pipeline.batch:
-                data = self._batch_stage(data, indices, epoch)
+                data = self._batch_stage(data, indices, epoch, numpy_parts)
             yield data
 
     def _targets(self, data: Any) -> Any:
@@ -200,21 +204,26 @@ class AugmentedLoader:
             return self.targets
         return data[self.targets]
 
-    def _batch_stage(self, data: Any, indices: torch.Tensor, epoch: int) -> Any:
+    def _batch_stage(self, data: Any, indices: torch.Tensor, epoch: int, numpy_parts: Any = None) -> Any:
+        """The batch stage on a collated batch; ``numpy_parts`` says which parts were numpy in
+        the sample stage (numpy images collate to channels-last batches: the batch stage is told)."""
         primary = self.dataset.primary
         kw = {"model": self.model, "targets": self._targets(data) if not isinstance(data, torch.Tensor) else None,
               "loss_fn": self.loss_fn}
         if isinstance(data, torch.Tensor):
-            return self.pipeline.apply_batch({primary: data}, indices, epoch=epoch, **kw)[primary]
+            types = {primary: "numpy"} if numpy_parts is True else {}
+            return self.pipeline.apply_batch({primary: data}, indices, epoch=epoch, item_types=types, **kw)[primary]
         if isinstance(data, (list, tuple)):
             names = list(self.fields) if self.fields is not None else [primary] + [None] * (len(data) - 1)
             fields = {n: v for n, v in zip(names, data) if n is not None}
-            out = self.pipeline.apply_batch(fields, indices, epoch=epoch, **kw)
+            types = {n: "numpy" for i, n in enumerate(names) if n is not None and i in (numpy_parts or ())}
+            out = self.pipeline.apply_batch(fields, indices, epoch=epoch, item_types=types, **kw)
             return type(data)(v if n is None else out[n] for n, v in zip(names, data))
         if isinstance(data, dict):
             mapping = dict(self.fields) if self.fields is not None else {k: k for k in data}
             fields = {mapping.get(k, k): v for k, v in data.items()}
-            out = self.pipeline.apply_batch(fields, indices, epoch=epoch, **kw)
+            types = {mapping.get(k, k): "numpy" for k in data if k in (numpy_parts or ())}
+            out = self.pipeline.apply_batch(fields, indices, epoch=epoch, item_types=types, **kw)
             return {k: out[mapping.get(k, k)] for k in data}
         raise InputError(f"cannot run the batch stage on a batch of type {type(data).__name__}")
 

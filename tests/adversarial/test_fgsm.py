@@ -119,7 +119,6 @@ def test_normalised_batches_keep_eps_in_data_units(trained):
     net, x, y = trained
     net.eval()
     mean, std = 0.3, 0.4
-    norm = torch.nn.Sequential()  # the model sees normalised data
     xn = (x - mean) / std
     model = torch.nn.Sequential(torch.nn.Identity())
     model.add_module("net", _Denorm(net, mean, std))
@@ -158,6 +157,25 @@ def test_evaluate_reports_and_leaves_model(trained):
     assert r["clean"] > 0.8 and r["pgd"] <= r["fgsm"] + 1e-9 and r["fgsm"] < r["clean"]
     assert r["noise_0.3"] <= r["noise_0.1"] + 0.05 and abs(r["co_gap"] - (r["fgsm"] - r["pgd"])) < 1e-12
     assert evaluate(net, loader, eps=0.1, pgd_steps=5, noise_levels=(0.1, 0.3)) == r  # deterministic
+
+
+def test_evaluate_on_normalised_batches_reports_the_raw_data_figures(trained):
+    """A normalised loader with its mean/std (or a pipeline declaring them) gives the figures of
+    the raw [0, 1] data: eps, PGD and noise in data units, clipped at the data's domain."""
+    net, x, y = trained
+    mean, std = 0.3, 0.4
+    raw = [(x[i : i + 64], y[i : i + 64]) for i in range(0, len(x), 64)]
+    normed = [((a - mean) / std, b) for a, b in raw]
+    model = _Denorm(net, mean, std)
+    want = evaluate(net, raw, eps=0.1, pgd_steps=5, noise_levels=(0.1, 0.3))
+    got = evaluate(model, normed, eps=0.1, pgd_steps=5, noise_levels=(0.1, 0.3), mean=[mean], std=[std])
+    declared = augnoise.Pipeline(batch=[], seed=0, fields={"image": {"normalize": {"mean": mean, "std": std}}})
+    assert evaluate(model, normed, eps=0.1, pgd_steps=5, noise_levels=(0.1, 0.3), pipeline=declared) == got
+    for k in want:  # the same keyed draws: equal up to float rounding at a decision boundary
+        assert abs(got[k] - want[k]) <= 2 / len(x), k
+    assert want["pgd"] < want["fgsm"] < want["clean"]
+    with pytest.raises(augnoise.InputError, match=r"^evaluate: batch 0: the batch lies outside its domain: \[-0.75, 1.75\] on the \[0, 1\] scale"):
+        evaluate(model, normed, eps=0.1, pgd_steps=5)  # undeclared: [0, 1] assumed, and refused
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")

@@ -56,9 +56,9 @@ def test_audio_transform_properties(name, data):
     (np.zeros((2, 3, 4), np.float32), "audio must be (N,) mono or (C, N) channels-first, got shape (2, 3, 4)"),
     (np.zeros((2, 0), np.float32), "audio is empty (shape (2, 0))"),
     (np.array([0.1, np.nan], np.float32), "audio holds 1 NaN or inf value(s)"),
-    (np.zeros(10, np.float64), "audio dtype must be float32, int16 or int32, got float64 (convert with .astype(np.float32))"),
+    (np.zeros(10, np.uint8), "audio dtype must be float16, bfloat16, float32, float64, int16 or int32, got uint8"),
     (np.full(10, 3.0, np.float32), "float audio must lie in [-1, 1], got a peak of 3"),
-    ([0.1, 0.2], "audio must be a numpy array, got list"),
+    ([0.1, 0.2], "audio must be a numpy array or a tensor, got list"),
 ])
 @pytest.mark.parametrize("name", NAMES)
 def test_input_errors_name_the_step(name, bad, msg):

@@ -1,6 +1,5 @@
 """augnoise apply: deterministic names and bytes, resume, corrupt inputs, SRC never written."""
 import hashlib
-import os
 import shutil
 import signal
 import subprocess
@@ -49,6 +48,7 @@ def test_apply_outputs_names_bytes_and_failure_report(src, tmp_path):
     assert names == ["a/b/scene_0.png", "a/b/scene_1.png", "a/chart_0.png", "a/chart_1.png", "scene_0.png", "scene_1.png"]
     assert tree_digest(src) == before  # SRC untouched
     again = run("pipelines/image_noise.yaml", str(src), str(tmp_path / "d2"), "--copies", "2", "--workers", "1")
+    assert again.returncode == 1  # broken.png fails again, one worker or two
     assert tree_digest(tmp_path / "d1") == tree_digest(tmp_path / "d2")  # same command, same bytes
     # the bytes are the pipeline's output for (seed, epoch = copy, index = hash of the path)
     p = augnoise.load(f"{ROOT}/pipelines/image_noise.yaml")

@@ -1,6 +1,5 @@
 """The CLI, run as a user runs it: through subprocess."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -68,7 +67,7 @@ def test_schema_is_json_and_covers_transforms():
     out = run("schema")
     schema = json.loads(out.stdout)
     assert out.returncode == 0
-    assert set(schema["properties"]) == {"seed", "tabular", "sample", "batch"}
+    assert set(schema["properties"]) == {"seed", "fields", "tabular", "sample", "batch"}
     gauss = schema["$defs"]["image.GaussianNoise"]["properties"]["image.GaussianNoise"]["anyOf"][0]
     assert gauss["additionalProperties"] is False and "std" in gauss["properties"]
 
@@ -84,6 +83,7 @@ def test_preview_writes_grid(tmp_path):
     assert grid.shape[1] >= 5 * src.shape[1]  # original + 4 variants side by side
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
     again = run("preview", "pipelines/image_noise.yaml", "samples/scene.png", "-n", "4", "-o", str(tmp_path / "again"))
+    assert again.returncode == 0
     assert (tmp_path / "again" / "scene_preview.png").read_bytes() == written[0].read_bytes()  # deterministic
     other = run("preview", "pipelines/image_noise.yaml", "samples/scene.png", "-n", "4", "--seed", "8", "-o", str(tmp_path / "s8"))
     assert other.returncode == 0
@@ -113,7 +113,7 @@ def test_preview_input_error_names_step(tmp_path):
     cv2.imwrite(str(flt), np.full((8, 8), 7.0, np.float32))  # float outside [0, 1]
     out = run("preview", "pipelines/image_noise.yaml", str(img), str(flt), "-n", "2", "-o", str(tmp_path / "o"))
     assert out.returncode == 1
-    assert f"augnoise: {flt}: step 1 (image.GaussianNoise): float image has 64 value(s) outside [0, 1]" in out.stderr
+    assert f"augnoise: {flt}: step 1 (image.GaussianNoise): float image values lie outside [0, 1]: [7, 7] on the [0, 1] scale" in out.stderr
 
 
 def test_bad_usage_exits_2():

@@ -190,7 +190,7 @@ def test_no_global_random_state_is_touched():
     )
     p(IMG, index=1)
     p.apply_many([IMG, IMG], [0, 1])
-    p.apply_batch(torch.from_numpy(np.stack([IMG, IMG])), [0, 1])
+    p.apply_batch(torch.from_numpy(np.stack([IMG, IMG])), [0, 1], item_types={"image": "numpy"})
     after = np.random.get_state()
     assert all(np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b for a, b in zip(np_state, after))
     assert random.getstate() == py_state

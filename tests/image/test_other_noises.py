@@ -83,9 +83,9 @@ def test_speckle_is_multiplicative():
 def test_input_errors(t):
     for bad, msg in [
         (np.full((4, 4), np.inf, np.float32), "NaN or inf"),
-        (np.full((4, 4), -0.5, np.float32), "float image values must lie in [0, 1], got [-0.5, -0.5]"),
-        (np.zeros((4, 4), np.int16), "image dtype must be uint8, uint16 or float32, got int16"),
-        ([[1, 2]], "image must be a numpy array, got list"),
+        (np.full((4, 4), -0.5, np.float32), "float image values lie outside [0, 1]: [-0.5, -0.5] on the [0, 1] scale"),
+        (np.zeros((4, 4), np.int16), "image dtype must be uint8, uint16, float16, bfloat16, float32 or float64, got int16"),
+        ([[1, 2]], "image must be a numpy array or a tensor, got list"),
     ]:
         with pytest.raises(augnoise.InputError) as info:
             run_step(t, {"image": bad}, 0)

@@ -91,7 +91,6 @@ def test_swap_fitted_donors_follow_the_marginal():
 
 
 def test_swap_batch_donors_come_from_other_rows():
-    rng = np.random.default_rng(3)
     x = np.arange(12 * 3, dtype=np.float64).reshape(12, 3)  # every value unique: donors are traceable
     x[[1, 4], 2] = np.nan
     t = SwapNoise(p_swap=1.0, stats="batch", mask_field="m")

@@ -9,12 +9,15 @@ from augnoise.torch import make_loader
 Z = 5.0
 
 
-def pipe(batch_yaml, sample_yaml="[]"):
-    return augnoise.loads(f"seed: 9\nsample: {sample_yaml}\nbatch:\n{batch_yaml}")
+def pipe(batch_yaml, sample_yaml="[]", fields=""):
+    return augnoise.loads(f"seed: 9\n{fields}sample: {sample_yaml}\nbatch:\n{batch_yaml}")
+
+
+NHWC = "fields:\n  image: {layout: NHWC}\n"  # channels-last tensors must be declared (tensors default to NCHW)
 
 
 def test_image_gaussian_std_unbiased_and_same_as_sample_stage():
-    p = pipe("  - image.GaussianNoise: {std: 0.02}\n", "[{image.GaussianNoise: {std: 0.02}}]")
+    p = pipe("  - image.GaussianNoise: {std: 0.02}\n", "[{image.GaussianNoise: {std: 0.02}}]", NHWC)
     grey = np.full((8, 64, 64, 3), 128, np.uint8)
     y = p.apply_batch(torch.from_numpy(grey), torch.arange(8))
     assert y.dtype == torch.uint8 and y.shape == grey.shape
@@ -29,16 +32,16 @@ def test_image_gaussian_std_unbiased_and_same_as_sample_stage():
 
 def test_float_images_clip_and_salt_pepper_rates():
     p = pipe("  - image.GaussianNoise: {std: 0.3}\n  - image.SaltAndPepper: {amount: 0.1, salt_ratio: 0.25}\n")
-    x = torch.full((4, 32, 32, 3), 0.5)
+    x = torch.full((4, 3, 32, 32), 0.5)  # NCHW, the tensors' default
     y = p.apply_batch({"image": x}, [0, 1, 2, 3])["image"]
     assert y.min() >= 0 and y.max() <= 1
     pixels = 4 * 32 * 32
-    salt = (y == 1.0).all(-1).sum().item()
-    pepper = (y == 0.0).all(-1).sum().item()
+    salt = (y == 1.0).all(1).sum().item()  # whole pixels: all channels on axis 1
+    pepper = (y == 0.0).all(1).sum().item()
     assert abs(salt - pixels * 0.025) < Z * np.sqrt(pixels * 0.025)
     # pepper also counts pixels whose three channels the Gaussian step clipped to 0: P ~ 1e-4
     assert abs(pepper - pixels * 0.075) < Z * np.sqrt(pixels * 0.075)
-    assert torch.equal(x, torch.full((4, 32, 32, 3), 0.5))  # input untouched
+    assert torch.equal(x, torch.full((4, 3, 32, 32), 0.5))  # input untouched
 
 
 def test_audio_snr_exact_per_channel_and_int16():
@@ -79,7 +82,8 @@ def test_loader_runs_the_batch_stage_on_the_device():
     batches = list(loader)
     assert len(batches) == 2 and batches[0][0].device.type == "cpu"
     x = torch.from_numpy(np.stack([p(np.full((8, 8, 3), 128, np.uint8), index=i) for i in range(8)]))
-    assert torch.equal(torch.cat([b[0] for b in batches]), p.apply_batch(x, torch.arange(8)))
+    # the loader tells the batch stage its images were numpy (channels-last); by hand, say so too
+    assert torch.equal(torch.cat([b[0] for b in batches]), p.apply_batch(x, torch.arange(8), item_types={"image": "numpy"}))
 
 
 def test_batch_stage_errors():
@@ -87,7 +91,11 @@ def test_batch_stage_errors():
         pipe("  - image.GaussianNoise: {}\n").apply_batch({"audio": torch.zeros(2, 10)}, [0, 1])
     with pytest.raises(augnoise.InputError, match=r"must be an array with one row per sample \(3\)"):
         pipe("  - image.GaussianNoise: {}\n").apply_batch(torch.zeros(2, 4, 4), [0, 1, 2])
-    with pytest.raises(augnoise.InputError, match=r"batch step 1 \(image.GaussianNoise\): image dtype must be uint8, uint16 or float32, got float64"):
-        pipe("  - image.GaussianNoise: {}\n").apply_batch(torch.zeros(2, 4, 4, dtype=torch.float64), [0, 1])
-    with pytest.raises(augnoise.ParamError, match=r"Pipeline: batch: step 1 \(image.ShotNoise\): has no batch-stage \(torch\) kernel"):
-        augnoise.Pipeline(batch=[augnoise.get_transform("image.ShotNoise")()])
+    with pytest.raises(augnoise.InputError, match=r"batch step 1 \(image.GaussianNoise\): image dtype must be uint8, "
+                                                  r"uint16, float16, bfloat16, float32 or float64, got int32"):
+        pipe("  - image.GaussianNoise: {}\n").apply_batch(torch.zeros(2, 4, 4, dtype=torch.int32), [0, 1])
+    from augnoise.image.albu import AlbumentationsStep
+
+    with pytest.raises(augnoise.ParamError, match=r"Pipeline: batch: step 1 \(albumentations.HorizontalFlip\): "
+                                                  r"albumentations steps run in the sample stage only"):
+        augnoise.Pipeline(batch=[AlbumentationsStep("HorizontalFlip")])

@@ -1,6 +1,5 @@
 """DataLoader determinism: the augmented tensors for (seed, epoch, index) never depend on the
 worker count, persistence, batch size, batching path or rank."""
-import itertools
 
 import numpy as np
 import pytest
@@ -125,13 +124,14 @@ def test_getitems_batched_path_equals_item_path():
 
 def test_dict_and_tensor_items_keep_their_structure():
     class Dicts(Images):
-        def __getitem__(self, i):
-            return {"img": torch.from_numpy(self.x[i]), "label": i}
+        def __getitem__(self, i):  # torchvision-style CHW tensors
+            return {"img": torch.from_numpy(self.x[i]).permute(2, 0, 1), "label": i}
 
     pipe = augnoise.Pipeline(sample=[augnoise.get_transform("image.GaussianNoise")(std=0.1)], seed=2)
     ds = AugmentedDataset(Dicts(), pipe, fields={"img": "image"})
     item = ds[(0, 4)]
     assert set(item) == {"img", "label"} and isinstance(item["img"], torch.Tensor) and item["label"] == 4
-    assert torch.equal(item["img"], torch.from_numpy(pipe(Images().x[4], index=4)))
+    # a CHW tensor gets the noise of the same image as a numpy HWC array
+    assert torch.equal(item["img"], torch.from_numpy(pipe(Images().x[4], index=4)).permute(2, 0, 1))
     batch = next(iter(make_loader(Dicts(), pipe, batch_size=4, fields={"img": "image"})))
-    assert batch["img"].shape == (4, 12, 12, 3) and batch["label"].tolist() == [0, 1, 2, 3]
+    assert batch["img"].shape == (4, 3, 12, 12) and batch["label"].tolist() == [0, 1, 2, 3]
