@@ -8,6 +8,7 @@ import torch
 
 import augnoise
 from augnoise.adversarial.monitor import CatastrophicOverfittingWarning, OverfitMonitor
+from tests.adversarial.test_fgsm import _Denorm
 
 torch.use_deterministic_algorithms(False)
 
@@ -195,15 +196,6 @@ def test_deterministic_and_independent_of_the_global_rng():
     assert runs[0] == runs[1] and len({r["pgd"] for r in runs[0]}) == 1 and 0 < runs[0][0]["pgd"] < 1
     other = monitor(Staircase(), pgd_steps=1, alpha=0.01, gap=1.0, seed=1).check(0)
     assert other["fgsm"] == runs[0][0]["fgsm"] == 1.0 and other["pgd"] != runs[0][0]["pgd"]  # another key, another start
-
-
-class _Denorm(torch.nn.Module):
-    def __init__(self, net, mean, std):
-        super().__init__()
-        self.net, self.mean, self.std = net, mean, std
-
-    def forward(self, z):
-        return self.net(z * self.std + self.mean)
 
 
 def test_normalised_batch_reports_the_data_figures():
