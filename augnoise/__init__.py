@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _EXPORTS = {
     "Pipeline": "augnoise.core.pipeline",
@@ -24,6 +24,7 @@ _EXPORTS = {
     "ConfigError": "augnoise.core.errors",
     "InputError": "augnoise.core.errors",
     "ParamError": "augnoise.core.errors",
+    "KeyReuseWarning": "augnoise.core.errors",
     "get_transform": "augnoise.core.registry",
     "transform_names": "augnoise.core.registry",
 }
@@ -33,7 +34,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:  # pragma: no cover
     from .core.compose import OneOf, SomeOf, Sometimes  # noqa: F401
     from .core.config import dump, dumps, load, loads  # noqa: F401
-    from .core.errors import AugnoiseError, ConfigError, InputError, ParamError  # noqa: F401
+    from .core.errors import AugnoiseError, ConfigError, InputError, KeyReuseWarning, ParamError  # noqa: F401
     from .core.pipeline import Pipeline  # noqa: F401
     from .core.registry import get_transform, transform_names  # noqa: F401
 

@@ -1,7 +1,10 @@
 """Adversarial examples in the batch stage: FGSM and FGSM-plus-noise variants, and a
 robustness evaluation. The steps need the model, so they run only in the batch stage
 (``Pipeline.apply_batch(..., model=, targets=)`` or ``make_loader(..., model=, targets=)``).
-Importing this package does not import torch; the kernels do, when they run."""
+:class:`OverfitMonitor` (and the Lightning :class:`OverfitCallback`) watch adversarial
+training for catastrophic overfitting. Importing this package does not import torch; the
+kernels do, when they run."""
+from .monitor import CatastrophicOverfittingWarning, OverfitMonitor
 from .transforms import FGSM, FGSMNoise
 
 
@@ -19,7 +22,7 @@ def _register() -> None:
 
 _register()
 
-__all__ = ["FGSM", "FGSMNoise", "evaluate"]
+__all__ = ["CatastrophicOverfittingWarning", "FGSM", "FGSMNoise", "OverfitCallback", "OverfitMonitor", "evaluate"]
 
 
 def __getattr__(name: str):
@@ -27,4 +30,8 @@ def __getattr__(name: str):
         from .evaluation import evaluate
 
         return evaluate
+    if name == "OverfitCallback":
+        from .lightning import OverfitCallback  # imports Lightning
+
+        return OverfitCallback
     raise AttributeError(name)

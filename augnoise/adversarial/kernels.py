@@ -37,6 +37,39 @@ def untouched(model: torch.nn.Module, device: torch.device):
         model.train(training)
 
 
+def gradient_problem(who: str, where: str, action: str) -> str | None:
+    """Why no input gradient can be taken now, as one line that says what to do; None if it can.
+
+    ``who`` names what needs it ("adversarial steps need"), ``where`` what runs ("the batch
+    stage") and ``action`` what the caller should move ("run apply_batch"). ``torch.enable_grad()`` lifts
+    ``torch.no_grad()`` but not ``torch.inference_mode()``, so the two get different advice."""
+    if torch.is_inference_mode_enabled():
+        return (f"{who} input gradients, but {where} runs under torch.inference_mode(), which torch.enable_grad() "
+                f"does not lift; {action} outside the torch.inference_mode() block or inside "
+                f"`with torch.inference_mode(False):` (Lightning: Trainer(inference_mode=False))")
+    if not torch.is_grad_enabled():
+        return (f"{who} input gradients, but {where} runs with gradients disabled (torch.no_grad() or "
+                f"torch.set_grad_enabled(False)); {action} outside that block or inside `with torch.enable_grad():`")
+    return None
+
+
+def input_gradient(loss: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``d loss / d x`` w.r.t. the input only (parameter ``.grad`` untouched); a model whose output
+    is cut from its input (no_grad or detach inside forward, a round trip through numpy) is one
+    clear error instead of torch's."""
+    problem = gradient_problem("adversarial attacks need", "the attack", "run it")
+    if problem:
+        raise InputError(problem)
+    cut = ("the loss does not depend on the input through autograd: the model ignores it or cuts the graph "
+           "(torch.no_grad(), .detach() or numpy inside forward); adversarial attacks need a differentiable model")
+    if not loss.requires_grad:
+        raise InputError(cut)
+    (grad,) = torch.autograd.grad(loss, x, allow_unused=True)
+    if grad is None:
+        raise InputError(cut)
+    return grad
+
+
 def _sign_noise(keys: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     n = int(np.prod(shape[1:]))
     return torch.where(philox.uniform32(keys, n) < 2**31, -1.0, 1.0).reshape(shape)
@@ -62,8 +95,7 @@ def attack(model: torch.nn.Module, x: torch.Tensor, targets: torch.Tensor, *, ep
     start = torch.max(torch.min(x0 + delta, hi), lo)
     with untouched(model, x0.device):
         xs = start.clone().requires_grad_(True)
-        loss = loss_fn(model(xs), targets)
-        (grad,) = torch.autograd.grad(loss, xs)
+        grad = input_gradient(loss_fn(model(xs), targets), xs)
     step = settings["alpha"] * eps
     direction = -grad.sign() if targeted else grad.sign()
     adv = start + step * direction
@@ -147,10 +179,9 @@ def run_step(t: Any, x: torch.Tensor, params: dict[str, Any], ctx: Any) -> torch
         raise ValueError(f"adversarial steps need a float batch (model input), got {x.dtype}")
     if targets.shape[0] != x.shape[0]:
         raise ValueError(f"targets has {targets.shape[0]} rows for a batch of {x.shape[0]}")
-    if torch.is_grad_enabled() is False or torch.is_inference_mode_enabled():
-        mode = "torch.inference_mode()" if torch.is_inference_mode_enabled() else "torch.no_grad()"
-        raise ValueError(f"adversarial steps need gradients, but the batch stage runs under {mode}; "
-                         f"call apply_batch (or iterate the loader) outside it")
+    problem = gradient_problem("adversarial steps need", "the batch stage", "run apply_batch (or iterate the loader)")
+    if problem:
+        raise ValueError(problem)
     q = t.params
     shape = (x.shape[0],) + (1,) * (x.dim() - 1)
     dev = x.device

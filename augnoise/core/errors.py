@@ -65,3 +65,7 @@ def locate(err: InputError, position: int, name: str, batch: bool = False) -> In
     new = StepFailed(f"{label} {'.'.join(map(str, path))} ({inner}): {msg}")
     new.path, new.step_name, new.bare = path, inner, msg  # type: ignore[attr-defined]
     return new
+
+
+class KeyReuseWarning(UserWarning):
+    """The same sample keys were used again for different data: the noise repeats."""

@@ -1,6 +1,9 @@
 """The Pipeline: a seed, a per-sample stage and a batch stage of steps, and its sections."""
 from __future__ import annotations
 
+import threading
+import warnings
+import weakref
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -8,7 +11,7 @@ import numpy as np
 
 from .arrays import is_array, like, numpy_view
 from .context import Context
-from .errors import AugnoiseError, InputError, ParamError, locate
+from .errors import AugnoiseError, InputError, KeyReuseWarning, ParamError, locate
 from .fields import FieldsSection
 from .keys import (BATCH_STAGE, MAX_EPOCH, MAX_OCCURRENCE, SAMPLE_STAGE, Tree, batch_rand, check_key_part,
                    key_array, sample_rand)
@@ -45,7 +48,7 @@ def stage_problems(steps: Sequence[Step], stage: str, fields: Any = None) -> lis
 _PLAIN = (np.ndarray, int, float, str, bytes, bool, np.generic, type(None))
 
 
-def item_types(sample: Mapping[str, Any]) -> Mapping[str, str]:
+def _item_types(sample: Mapping[str, Any]) -> Mapping[str, str]:
     """``{field: "torch"}`` for the fields that are tensors (numpy needs no entry: it is the
     default for the kernels' zero-copy views), so layout defaults follow the caller's type."""
     out = {}
@@ -122,6 +125,20 @@ class Pipeline:
         self._trees = {SAMPLE_STAGE: Tree(self.sample), BATCH_STAGE: Tree(self.batch)}
         self._sections_view = MappingProxyType(self.sections)
         self._primary = self._find_primary_field()
+        self._last_batch: tuple[Any, ...] | None = None  # (keys digest, weak reference to the data)
+        self._reuse_warned = False
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_lock"], state["_last_batch"], state["_sections_view"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._last_batch = None
+        self._sections_view = MappingProxyType(self.sections)
 
     # -- sections -----------------------------------------------------------------------------
     def section(self, key: str) -> Section:
@@ -157,12 +174,18 @@ class Pipeline:
         return Context(stage=stage, sections=self._sections_view, **kw)
 
     # -- running ------------------------------------------------------------------------------
-    def __call__(self, data: Any, *, index: int = 0, epoch: int = 0, occurrence: int = 0,
+    def __call__(self, data: Any, *, index: int | None = None, epoch: int = 0, occurrence: int = 0,
                  trace: list | None = None) -> Any:
         """Run the sample stage on one sample dict (or a bare array, the pipeline's primary
         field) keyed by ``(seed, epoch, index, occurrence)``; returns a new dict (or array).
-        The input is not modified. Pass a list as ``trace`` to collect ``(step name, drawn
-        values)`` of the applied steps."""
+        ``index`` is required: it is what makes two samples' noise differ (a call without it is
+        an error that says how to key the call). The input is not modified. Pass a list as
+        ``trace`` to collect ``(step name, drawn values)`` of the applied steps."""
+        if index is None:
+            raise InputError(
+                "pipeline(x) needs the sample's key: pass index= (the sample's position in its dataset) and "
+                "epoch=; in a transforms chain use augnoise.torch.NoiseTransform inside augnoise.torch.KeyedDataset, "
+                "for a HuggingFace dataset augnoise.torch.hf_transform, for a DataLoader augnoise.torch.make_loader")
         index = check_key_part("index", index, 2**64)
         epoch = check_key_part("epoch", epoch, MAX_EPOCH)
         occurrence = check_key_part("occurrence", occurrence, MAX_OCCURRENCE)
@@ -174,7 +197,7 @@ class Pipeline:
         if self.sample:
             rands = sample_rand(self._trees[SAMPLE_STAGE], self.seed, SAMPLE_STAGE, epoch, index, occurrence)
             ctx = self._context(SAMPLE_STAGE, epoch=epoch, index=index, occurrence=occurrence, trace=trace,
-                                item_types=item_types(sample))
+                                item_types=_item_types(sample))
             for i, (step, r) in enumerate(zip(self.sample, rands)):
                 try:
                     sample = step.run(sample, r, ctx)
@@ -253,8 +276,6 @@ class Pipeline:
 
     def apply_batch(self, batch: Any, indices: Any, *, epoch: int = 0, occurrence: Any = 0, model: Any = None,
                     targets: Any = None, loss_fn: Any = None, item_types: Mapping[str, str] | None = None) -> Any:
-        item_types_given = item_types
-        item_types = globals()["item_types"]
         """Run the batch stage on a collated batch (a dict of fields, or one array or tensor
         for the primary field), keyed per sample by ``(seed, epoch, indices[b], occurrence)``.
         Tensors on the CPU run the numpy (numba) kernels on their memory; other devices run the
@@ -262,7 +283,12 @@ class Pipeline:
         default cross-entropy). ``item_types`` tells, per field, the array type the samples had
         before collation (the loader passes ``{"image": "numpy"}`` for numpy images, which
         collate to channels-last batches); declared ``fields`` layouts take precedence.
-        Returns a new dict (or array)."""
+        Returns a new dict (or array).
+
+        Batches with no dataset indices (a GAN's generated batch, say) need keys that change
+        from call to call, e.g. ``indices = step * B + arange(B)``: calling again with the same
+        indices, epoch and occurrences on other data warns once (:class:`KeyReuseWarning`),
+        because the noise would repeat."""
         idx_list = indices.tolist() if hasattr(indices, "tolist") else list(indices)
         n = len(idx_list)
         idx = key_array("indices", np.asarray(idx_list, dtype=np.int64) if n else np.zeros(0, np.int64), n, 2**64)
@@ -271,7 +297,8 @@ class Pipeline:
         bare = not isinstance(batch, Mapping)
         field = self.primary_field
         data: Sample = {field: batch} if bare else dict(batch)
-        types = {**item_types(data), **(item_types_given or {})}
+        self._check_reuse(batch if bare else next(iter(batch.values()), None), idx, epoch, occ)
+        types = {**_item_types(data), **(item_types or {})}
         originals = {}
         for f, v in list(data.items()):
             if not isinstance(v, np.ndarray):
@@ -289,6 +316,23 @@ class Pipeline:
             elif isinstance(v, np.ndarray):
                 data[f] = like(v, orig)
         return data[field] if bare else data
+
+    def _check_reuse(self, data: Any, idx: np.ndarray, epoch: int, occ: np.ndarray) -> None:
+        """Warn once when the keys of the previous batch call come again with other data."""
+        if self._reuse_warned or data is None:
+            return
+        digest = (epoch, idx.tobytes(), occ.tobytes())
+        try:
+            ref = weakref.ref(data)
+        except TypeError:
+            return
+        with self._lock:
+            last, self._last_batch = self._last_batch, (digest, ref)
+        if last is not None and last[0] == digest and last[1]() is not data and idx.size:
+            self._reuse_warned = True
+            warnings.warn("apply_batch was called again with the same indices, epoch and occurrences on other data: "
+                          "the noise repeats; give each batch its own keys (e.g. indices = step * B + arange(B) for "
+                          "generated batches, or the loader's keys)", KeyReuseWarning, stacklevel=3)
 
     def apply_rows(self, table: Any, indices: Any, *, epoch: int = 0, occurrence: int = 0,
                    errors: str = "raise") -> Any:

@@ -242,3 +242,25 @@ def test_field_can_be_features():
     p = augnoise.loads("seed: 1\nsample: []\nbatch:\n  - adversarial.FGSM: {eps: 0.1, field: features}\n")
     out = p.apply_batch({"features": x, "label": y}, range(8), model=model, targets=y)
     assert (out["features"] - x).abs().max() <= 0.1 + 1e-6 and torch.equal(out["label"], y)
+
+
+def test_evaluate_reads_a_declared_range_also_next_to_explicit_mean_std(trained):
+    """The pipeline's declared range is read on its own (data in [-1, 1]) and also when mean/std
+    come as arguments: every route to the same domain gives the same figures."""
+    net, x, y = trained
+    signed = [(x[i : i + 64] * 2 - 1, y[i : i + 64]) for i in range(0, len(x), 64)]
+    model = _Denorm(net, 0.5, 0.5)  # the net sees (z + 1) / 2, its [0, 1] data
+    want = evaluate(model, signed, eps=0.1, pgd_steps=5, noise_levels=(0.1,), valid_range=(-1, 1))
+    ranged = augnoise.Pipeline(batch=[], seed=0, fields={"image": {"range": [-1, 1]}})
+    assert evaluate(model, signed, eps=0.1, pgd_steps=5, noise_levels=(0.1,), pipeline=ranged) == want
+    assert want["clean"] > 0.8 and want["pgd"] <= want["fgsm"] < want["clean"]
+    normed = [(z / 0.5, t) for z, t in signed]  # (z - 0) / 0.5 of data z in [-1, 1]
+    model2 = _Denorm(model, 0.0, 0.5)
+    got = evaluate(model2, normed, eps=0.1, pgd_steps=5, noise_levels=(0.1,), mean=[0.0], std=[0.5], pipeline=ranged)
+    assert got == evaluate(model2, normed, eps=0.1, pgd_steps=5, noise_levels=(0.1,), mean=[0.0], std=[0.5], valid_range=(-1, 1))
+    both = augnoise.Pipeline(batch=[], seed=0, fields={"image": {"range": [-1, 1], "normalize": {"mean": 0.0, "std": 0.5}}})
+    assert evaluate(model2, normed, eps=0.1, pgd_steps=5, noise_levels=(0.1,), pipeline=both) == got
+    for k in want:  # the same keyed draws, up to float rounding at a decision boundary
+        assert abs(got[k] - want[k]) <= 2 / len(x), k
+    with pytest.raises(augnoise.InputError, match=r"^evaluate: batch 0: the batch lies outside its domain: \[-1, 1\] on the \[0, 1\] scale"):
+        evaluate(model, signed, eps=0.1, pgd_steps=5)  # undeclared: [0, 1] assumed, and refused

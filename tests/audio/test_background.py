@@ -102,4 +102,4 @@ def test_yaml_paths_are_relative_to_the_pipeline_file(tmp_path):
 def test_missing_sample_rate_names_the_step():
     p = augnoise.Pipeline(sample=[BackgroundNoise(paths=NOISE_DIR)], seed=1)
     with pytest.raises(augnoise.InputError, match=r"^step 1 \(audio.BackgroundNoise\): needs a positive integer 'sample_rate'"):
-        p({"audio": tone(100)})
+        p({"audio": tone(100)}, index=0)

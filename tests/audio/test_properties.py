@@ -64,7 +64,7 @@ def test_audio_transform_properties(name, data):
 def test_input_errors_name_the_step(name, bad, msg):
     p = augnoise.Pipeline(sample=[augnoise.get_transform(name)(**STRONG[name])], seed=0)
     with pytest.raises(augnoise.InputError) as info:
-        p({"audio": bad, "sample_rate": 16000})
+        p({"audio": bad, "sample_rate": 16000}, index=0)
     assert str(info.value) == f"step 1 ({name}): {msg}" or str(info.value).startswith(f"step 1 ({name}): {msg}")
 
 

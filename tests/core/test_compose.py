@@ -95,7 +95,7 @@ def test_nested_input_error_names_the_path():
     p = augnoise.loads("seed: 1\nsample:\n  - Sometimes:\n      p: 1\n      transforms:\n"
                        "        - image.GaussianNoise: {std: 0.1}\n        - image.ShotNoise: {photons: 5}\n")
     with pytest.raises(augnoise.InputError, match=r"^step 1\.1 \(image\.GaussianNoise\): image dtype must be"):
-        p(np.zeros((4, 4), np.int32))
+        p(np.zeros((4, 4), np.int32), index=0)
 
 
 def test_trace_records_applied_steps_and_drawn_params():

@@ -147,7 +147,7 @@ def test_prefix_stability_and_path_independence():
 def test_bad_key_parts_are_errors(part, value, err):
     p = augnoise.Pipeline(sample=[GaussianNoise()], seed=1)
     with pytest.raises(err, match=part):
-        p(np.zeros((2, 2), np.uint8), **{part: value})
+        p(np.zeros((2, 2), np.uint8), **{"index": 0, part: value})
 
 
 PIPE = augnoise.Pipeline(sample=[GaussianNoise(std=[0.02, 0.1]), SaltAndPepper(amount=0.02)], seed=99)

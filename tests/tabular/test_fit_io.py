@@ -50,10 +50,10 @@ def test_fit_dump_load_round_trip_sidecar_and_inline(tmp_path):
 def test_unfitted_and_mismatched_use_is_a_clear_error(tmp_path):
     p = augnoise.loads(YAML)
     with pytest.raises(augnoise.InputError, match=r"^step 1 \(tabular.SwapNoise\): needs fitted column statistics: call pipeline.fit"):
-        p({"features": table(5)[0]})
+        p({"features": table(5)[0]}, index=0)
     p.fit(features=table(100))
     with pytest.raises(augnoise.InputError, match=r"features have 4 columns but the statistics were fitted on 6"):
-        p({"features": np.zeros(4)})
+        p({"features": np.zeros(4)}, index=0)
     (tmp_path / "p.yaml").write_text(YAML.replace("batch: []", "batch: []").replace(
         "    3: categorical\n", "    3: categorical\n  fitted: gone.fitted.npz\n"))
     with pytest.raises(augnoise.ConfigError, match=rf"^{tmp_path / 'p.yaml'}:6: tabular.fitted: cannot read fitted statistics"):
@@ -83,7 +83,7 @@ def test_tabular_section_errors(section, message):
 def test_input_errors(bad, msg):
     p = augnoise.Pipeline(sample=[augnoise.get_transform("tabular.SwapNoise")(stats="batch")], seed=0)
     with pytest.raises(augnoise.InputError) as info:
-        p({"features": bad})
+        p({"features": bad}, index=0)
     assert str(info.value).startswith(f"step 1 (tabular.SwapNoise): {msg}")
 
 
