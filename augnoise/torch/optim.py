@@ -36,10 +36,9 @@ from typing import Any, TypeVar
 
 import torch
 
-from ..core.philox import MASK32, gaussian_table
-from ..core.pipeline import fresh_seed
+from ..core.philox import MASK32
 from .philox import block
-from .streams import current_rank, site_key
+from .streams import check_seed, current_rank, eager_cpu, normal_like, site_key, table
 
 __all__ = ["GradientNoise", "ParameterNoise"]
 
@@ -49,19 +48,9 @@ _N = TypeVar("_N", bound="_OptimizerNoise")
 #: parameter is drawn alone)
 _CHUNK = 1 << 22
 
-#: the inverse-CDF table of :func:`augnoise.core.philox.gaussian_table`, one copy per device
-_TABLES: dict[torch.device, torch.Tensor] = {}
-
 #: the noise objects attached to each optimiser, by kind: two of one kind on one optimiser
 #: would add correlated (for equal seeds, identical) noise, so the second is refused
 _ATTACHED: weakref.WeakKeyDictionary[torch.optim.Optimizer, dict[str, _OptimizerNoise]] = weakref.WeakKeyDictionary()
-
-
-def _table(device: torch.device) -> torch.Tensor:
-    t = _TABLES.get(device)
-    if t is None:
-        t = _TABLES[device] = torch.from_numpy(gaussian_table().copy()).to(device)
-    return t
 
 
 def _step_keys(sites: torch.Tensor, step: int, rank: int) -> torch.Tensor:
@@ -88,7 +77,7 @@ def _normals_batch(keys: torch.Tensor, like: list[torch.Tensor]) -> list[torch.T
     zero = torch.zeros((), dtype=torch.int64, device=dev)
     w = torch.stack(block(q & MASK32, q >> 32, zero, zero, kk & MASK32, (kk >> 32) & MASK32), dim=-1).reshape(-1)
     lanes = torch.stack([w & 0xFFFF, (w >> 16) & 0xFFFF], dim=-1).reshape(-1)
-    values = _table(dev)[lanes]
+    values = table(dev)[lanes]
     out, at = [], 0
     for x, m, c in zip(like, n, nq):
         out.append(values[8 * at: 8 * at + m].reshape(x.shape).to(x.dtype))
@@ -103,6 +92,10 @@ def _normals(keys: torch.Tensor, like: list[torch.Tensor]) -> list[torch.Tensor]
     for i, x in enumerate(like):
         by_device.setdefault(x.device, []).append(i)
     for dev, idx in by_device.items():
+        if eager_cpu(like[idx[0]]):  # the numba route, one parameter at a time
+            for i in idx:
+                out[i] = normal_like(like[i], keys[i:i + 1])
+            continue
         kd = keys[torch.tensor(idx)].to(dev)
         start = 0
         while start < len(idx):
@@ -120,14 +113,6 @@ def _check_nonnegative(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
-
-
-def _check_seed(seed: Any) -> int:
-    if seed is None:
-        return fresh_seed()
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
-        raise ValueError(f"seed must be None or an integer in [0, 2**64), got {seed!r}")
-    return int(seed)
 
 
 def _check_step(step: Any) -> int:
@@ -148,7 +133,7 @@ class _OptimizerNoise:
         if not isinstance(sharded, bool):
             raise TypeError(f"sharded must be True or False, got {sharded!r}")
         self.optimizer = optimizer
-        self._seed = _check_seed(seed)
+        self._seed = check_seed(seed)
         self.step = _check_step(step)
         self.sharded = sharded
         self._sites: dict[tuple[int, int], tuple[int, int]] = {}
@@ -245,7 +230,7 @@ class _OptimizerNoise:
         seed = state["seed"]
         if seed is None:
             raise ValueError("state['seed'] must be an integer in [0, 2**64), got None")
-        seed, step = _check_seed(seed), _check_step(state["step"])
+        seed, step = check_seed(seed), _check_step(state["step"])
         self._seed, self.step = seed, step
         self._sites.clear()
 

@@ -16,9 +16,7 @@ on any device and under ``torch.compile(fullgraph=True)``. The step counters liv
 stream; the rank of ``torch.distributed`` is mixed into every step, so DDP ranks draw
 different noise. Without a seed, each layer or ``WeightNoise`` takes a fresh one from OS
 entropy (recorded as ``.seed``), so two layers, two models and two runs never share noise.
-Everything is inactive in eval mode. On CPU in eager mode the same numbers come from the
-sample stage's numba kernel (bit-identical, and far faster than eager int64 tensor ops); on
-other devices and when compiling, from the torch operations of :mod:`augnoise.torch.streams`.
+Everything is inactive in eval mode.
 """
 from __future__ import annotations
 
@@ -31,38 +29,12 @@ import torch
 from torch.nn.utils import parametrize
 from torch.nn.utils.rnn import PackedSequence
 
-from ..core import philox as _philox
 from ..core.pipeline import fresh_seed
 from . import streams
 
 __all__ = ["GaussianNoise", "WeightNoise", "seed_noise"]
 
 _UNSET = -1  # site-key words are 32-bit, so a negative word marks "no site yet"
-
-
-def _eager_cpu(t: torch.Tensor) -> bool:
-    return t.device.type == "cpu" and not torch.compiler.is_compiling()
-
-
-def _step_key(site: torch.Tensor, step: torch.Tensor, rank: int) -> torch.Tensor:
-    """:func:`streams.step_key`; on CPU in eager mode the same bits from the Python Philox (one
-    block in Python instead of ~60 tiny tensor ops)."""
-    if not _eager_cpu(site):
-        return streams.step_key(site, step, rank)
-    s = int(step)
-    k0, k1 = site.tolist()
-    w = _philox.philox((s & _philox.MASK32, (s >> 32) & _philox.MASK32, int(rank), 0), (k0, k1))
-    v = w[0] | (w[1] << 32)
-    return torch.tensor([v - (1 << 64) if v >= 1 << 63 else v], dtype=torch.int64)
-
-
-def _normals(x: torch.Tensor, key: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
-    """:func:`streams.normal_like`; on CPU in eager mode the same numbers from the numba kernel
-    of the sample stage (hundreds of times faster than eager int64 tensor ops)."""
-    if not _eager_cpu(x):
-        return streams.normal_like(x, key, shape)
-    n = torch.from_numpy(_philox.standard_normal(tuple(shape), int(key) & 0xFFFFFFFFFFFFFFFF))
-    return n.to(x.dtype)
 
 
 def _check_seed(seed: Any) -> int:
@@ -149,7 +121,7 @@ class GaussianNoise(torch.nn.Module):
                 raise ValueError(f"GaussianNoise: shared_dims {self.shared_dims} has dim {d}, out of range "
                                  f"for an input with {x.dim()} dims (shape {tuple(x.shape)})")
             shape[d] = 1
-        n = _normals(x, key, tuple(shape))
+        n = streams.normal_like(x, key, tuple(shape))
         return x + self.std * n if self.mode == "additive" else x * (1.0 + self.std * n)
 
     def _packed(self, x: PackedSequence, key: torch.Tensor) -> PackedSequence:
@@ -168,7 +140,7 @@ class GaussianNoise(torch.nn.Module):
                 "same noise. Call augnoise.torch.regularizers.seed_noise(model, seed) on the model (each layer gets "
                 "its module path as site), or give GaussianNoise(..., seed=seed, site='a unique name')")
         self.step.add_(1)
-        key = _step_key(self.site_key, self.step, streams.current_rank())
+        key = streams.step_key(self.site_key, self.step, streams.current_rank())
         if isinstance(x, PackedSequence):
             return self._packed(x, key)
         if isinstance(x, (tuple, list)):
@@ -217,8 +189,8 @@ class _AddNoise(torch.nn.Module):
     def forward(self, w: torch.Tensor) -> torch.Tensor:
         if not self.training or self.std == 0.0 or not self._owner[0].active:
             return w
-        key = _step_key(self.site, self.step, streams.current_rank())
-        return w + self.std * _normals(w, key, tuple(w.shape))
+        key = streams.step_key(self.site, self.step, streams.current_rank())
+        return w + self.std * streams.normal_like(w, key, tuple(w.shape))
 
 
 class WeightNoise:
@@ -257,7 +229,7 @@ class WeightNoise:
         if not std >= 0:
             raise ValueError(f"std must be >= 0, got {std}")
         self.model, self.std = model, std
-        self.seed: int = fresh_seed() if seed is None else _check_seed(seed)
+        self.seed: int = streams.check_seed(seed)
         names = dict(model.named_parameters())
         if params is None:
             chosen = [n for n, p in names.items() if p.dim() >= 2]

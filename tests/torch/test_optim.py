@@ -107,7 +107,8 @@ def test_batched_draw_matches_normal_like_bit_for_bit(monkeypatch):
         keys = optim_mod._step_keys(sites, step, rank)
         for i in range(len(like)):
             assert torch.equal(keys[i: i + 1], step_key(sites[i], torch.tensor(step), rank))
-        want = [normal_like(x, keys[i: i + 1]) for i, x in enumerate(like)]
+        want = [normal_like(x, keys[i: i + 1]) for i, x in enumerate(like)]  # the numba route on CPU
+        monkeypatch.setattr(optim_mod, "eager_cpu", lambda t: False)  # the batched torch route, as on GPUs
         for chunk in (1 << 22, 16):
             monkeypatch.setattr(optim_mod, "_CHUNK", chunk)
             got = optim_mod._normals(keys, like)
