@@ -185,7 +185,7 @@ class Transform(Step):
                 raise RuntimeError(f"transform name {cls.name!r} registered twice")
             REGISTRY[cls.name] = cls
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, /, **params: Any) -> None:
         try:
             self.params = self.Params(**params)
         except ValidationError as err:
