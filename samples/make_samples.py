@@ -110,11 +110,14 @@ def main() -> None:
     import soundfile as sf
 
     sf.write(HERE / "chirp_tones.wav", chirp_tones(), 16000, subtype="PCM_16")
-    (HERE / "noise").mkdir(exist_ok=True)
-    sf.write(HERE / "noise" / "hum_hiss.flac", hum_and_hiss(), 8000, subtype="PCM_16")
+    # noise files live beside the pipelines that name them (files a pipeline names must stay
+    # inside its folder)
+    noise_dir = HERE.parent / "pipelines" / "noise"
+    noise_dir.mkdir(exist_ok=True)
+    sf.write(noise_dir / "hum_hiss.flac", hum_and_hiss(), 8000, subtype="PCM_16")
     cv2.imwrite(str(HERE / "scene.png"), cv2.cvtColor(colour_scene(), cv2.COLOR_RGB2BGR))
     cv2.imwrite(str(HERE / "chart_gray.png"), gray_chart())
-    for p in sorted([*HERE.glob("*.png"), *HERE.glob("*.wav"), *HERE.glob("*.csv"), *HERE.glob("noise/*")]):
+    for p in sorted([*HERE.glob("*.png"), *HERE.glob("*.wav"), *HERE.glob("*.csv"), *noise_dir.glob("*")]):
         print(f"{p.name}: {p.stat().st_size} bytes")
 
 

@@ -8,6 +8,7 @@ forward pass, which dropout draws from), and no graph kept alive (results are de
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -16,6 +17,7 @@ import torch.nn.functional as F
 
 from ..core.errors import InputError
 from ..core.kernels import col, kernel
+from ..core.params import show
 from ..torch import philox
 from .transforms import _Adversarial
 
@@ -122,19 +124,47 @@ def data_domain(x: torch.Tensor, mean: Any, std: Any, valid_range: Any, axis: in
     units, and ``[lo, hi]`` is the valid range in model units (per channel when normalised:
     ``(x - mean) / std``)."""
     dev, dt = x.device, x.dtype
-    lo = torch.tensor(float(valid_range[0]), dtype=dt, device=dev)
-    hi = torch.tensor(float(valid_range[1]), dtype=dt, device=dev)
-    if mean is None:
+    try:
+        lo_f, hi_f = (float(v) for v in valid_range)
+        ms = None if mean is None else [float(v) for v in mean]
+        ss = None if std is None else [float(v) for v in std]
+    except (TypeError, ValueError):
+        raise ValueError(f"valid_range must be two numbers [lo, hi] and mean and std lists of numbers, got "
+                         f"{show(valid_range)}, {show(mean)}, {show(std)}") from None
+    if not all(math.isfinite(v) for v in [lo_f, hi_f, *(ms or ()), *(ss or ())]):
+        raise ValueError(f"valid_range, mean and std must be finite, got {show(valid_range)}, {show(mean)}, "
+                         f"{show(std)}")
+    lo = torch.tensor(lo_f, dtype=dt, device=dev)
+    hi = torch.tensor(hi_f, dtype=dt, device=dev)
+    top = torch.finfo(dt).max
+    kind = str(dt).replace("torch.", "")
+    if ms is None or ss is None:
+        if max(abs(lo_f), abs(hi_f), hi_f - lo_f) > top:
+            raise ValueError(f"the valid range {show(valid_range)} does not fit a {kind} batch (largest value {top:g})")
         return torch.ones((), dtype=dt, device=dev), lo, hi
-    axis = axis % x.dim()
-    n = max(len(mean), len(std))
+    ndim = x.dim()
+    ok = isinstance(axis, (int, np.integer)) and not isinstance(axis, bool) and -ndim <= axis < ndim
+    if not ok or int(axis) % ndim == 0:
+        raise ValueError(f"channel_axis {show(axis)} is not a channel axis of a batch of {ndim} dims "
+                         f"(axis 0 is the batch)")
+    axis = int(axis) % ndim
+    n = max(len(ms), len(ss))
+    if min(len(ms), len(ss)) == 0 or len(ms) not in (1, n) or len(ss) not in (1, n):
+        raise ValueError(f"mean and std need one value per channel (or one for all), got {show(mean)} and {show(std)}")
     if x.shape[axis] != n and n != 1:
         raise ValueError(f"mean/std have {n} values but axis {axis} of the batch has {x.shape[axis]}")
-    cshape = [1] * x.dim()
+    if min(ss) <= 0:
+        raise ValueError(f"std must be > 0, got {show(std)}")
+    for c in range(n):  # the model-unit values, checked in Python floats: no device round trip
+        m, sd = ms[c if len(ms) > 1 else 0], ss[c if len(ss) > 1 else 0]
+        if max(abs(lo_f - m), abs(hi_f - m), hi_f - lo_f) / sd > top or 1.0 / sd > top:
+            raise ValueError(f"the valid range {show(valid_range)} normalised with mean {show(m)} and std {show(sd)} "
+                             f"(channel {c}) does not fit a {kind} batch (largest value {top:g})")
+    cshape = [1] * ndim
     cshape[axis] = n
-    m = torch.tensor(list(mean), dtype=dt, device=dev).expand(n).reshape(cshape)
-    s = torch.tensor(list(std), dtype=dt, device=dev).expand(n).reshape(cshape)
-    return 1.0 / s, (lo - m) / s, (hi - m) / s
+    m_t = torch.tensor(ms, dtype=dt, device=dev).expand(n).reshape(cshape)
+    s_t = torch.tensor(ss, dtype=dt, device=dev).expand(n).reshape(cshape)
+    return 1.0 / s_t, (lo - m_t) / s_t, (hi - m_t) / s_t
 
 
 def check_domain(x: torch.Tensor, lo: Any, hi: Any) -> None:

@@ -1,13 +1,14 @@
 """adversarial.FGSM and adversarial.FGSMNoise: declarations (validated like every step)."""
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
+from pydantic.functional_validators import BeforeValidator
 
 from ..core.errors import ParamError
-from ..core.params import BaseParams, RangeParam
+from ..core.params import MAX_MAGNITUDE, BaseParams, FloatList, Interval, RangeParam, show
 from ..core.transform import Example, Transform
 
 #: variant presets: (alpha as a multiple of eps, init, init scale as a multiple of eps, project)
@@ -20,13 +21,34 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+#: smallest per-channel std of a normalisation ``(x - mean) / std``: 1 / std stays <= 1e12
+MIN_NORM_STD = 1e-12
+#: most dimensions of a batch the channel axis can name (N plus up to 7 more: NCTHW and beyond)
+MAX_AXIS = 7
+
+
+def _check_axis(v: Any) -> Any:
+    if isinstance(v, np.integer):
+        v = int(v)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"must be an integer, got {show(v)}")
+    if v == 0 or abs(v) > MAX_AXIS:
+        raise ValueError(f"must be an axis of the batch other than the batch axis 0: 1 to {MAX_AXIS} or "
+                         f"-{MAX_AXIS} to -1, got {show(v)}")
+    return v
+
+
+ChannelAxis = Annotated[int, BeforeValidator(_check_axis), WithJsonSchema(
+    {"type": "integer", "minimum": -MAX_AXIS, "maximum": MAX_AXIS, "not": {"const": 0}})]
+
+
 class AdversarialParams(BaseParams):
     eps: RangeParam(ge=0, le=1, unit="valid-range units") = Field(8 / 255, description="perturbation budget, in units of the data's valid range (e.g. 8/255 for images in [0, 1])")
     targeted: bool = Field(False, description="move towards `targets` (the loss decreases) instead of away from the true class")
-    valid_range: list[float] = Field([0.0, 1.0], description="[lo, hi] of the data; results are clipped into it")
-    mean: Optional[list[float]] = Field(None, description="per-channel mean if the batch is normalised ((x - mean) / std); eps stays in data units")
-    std: Optional[list[float]] = Field(None, description="per-channel std of that normalisation")
-    channel_axis: int = Field(1, description="channel axis of the batch for mean/std (1 for NCHW)")
+    valid_range: Interval() = Field([0.0, 1.0], description="[lo, hi] of the data, lo < hi; results are clipped into it")
+    mean: Optional[FloatList()] = Field(None, description="per-channel mean if the batch is normalised ((x - mean) / std); eps stays in data units")
+    std: Optional[FloatList(ge=MIN_NORM_STD)] = Field(None, description="per-channel std of that normalisation (>= 1e-12)")
+    channel_axis: ChannelAxis = Field(1, description="channel axis of the batch for mean/std (1 for NCHW; not 0, the batch axis)")
 
 
 def _example_sample() -> dict[str, Any]:
@@ -56,12 +78,19 @@ class _Adversarial(Transform):
         super().__init__(**params)
         q = self.params
         issues = []
-        if len(q.valid_range) != 2 or q.valid_range[0] >= q.valid_range[1]:
-            issues.append(("valid_range", f"must be [lo, hi] with lo < hi, got {q.valid_range}"))
         if (q.mean is None) != (q.std is None):
             issues.append(("std" if q.std is None else "mean", "mean and std go together"))
-        elif q.std is not None and (len(q.std) != len(q.mean) or min(q.std) <= 0):
-            issues.append(("std", f"must be positive, one per mean value, got {q.std}"))
+        elif q.std is not None and len(q.std) != len(q.mean):
+            issues.append(("std", f"needs one value per mean value ({len(q.mean)}), got {len(q.std)}: {show(q.std)}"))
+        elif q.std is not None:
+            lo, hi = q.valid_range
+            for c, (m, sd) in enumerate(zip(q.mean, q.std)):
+                far = max(abs(lo - m), abs(hi - m)) / sd
+                if far > MAX_MAGNITUDE:
+                    issues.append(("std", f"channel {c}: the valid range normalised, (valid_range - mean) / std, reaches "
+                                          f"{far:.3g}, beyond +-{MAX_MAGNITUDE:g} (finite in float32 arithmetic); "
+                                          f"mean {show(m)}, std {show(sd)}"))
+                    break
         if issues:
             raise ParamError(self.name, issues)
 

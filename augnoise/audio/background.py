@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,14 +12,15 @@ import numpy as np
 from pydantic import Field, WithJsonSchema
 from pydantic.functional_validators import BeforeValidator
 
-from ..core.errors import InputError, ParamError
-from ..core.files import resolve_path
+from ..core.errors import InputError, ParamError, escape
+from ..core.files import UNREADABLE, PathRefused, resolve_path
 from ..core.kernels import col, kernel
 from ..core.params import RangeParam
 from ..core.philox import stream_words
 from ..core.transform import Example
 from .base import AudioParams, AudioTransform, example_audio
 from .checks import from_unit, to_unit
+from .io import MAX_SAMPLE_RATE, MAX_SAMPLES, MIN_SAMPLE_RATE, header_problem, open_regular
 from .kernels import mix_at_snr
 
 NOISE_SUFFIXES = {".wav", ".flac", ".ogg"}
@@ -26,6 +28,14 @@ NOISE_SUFFIXES = {".wav", ".flac", ".ogg"}
 CACHE_SECONDS = 30.0
 #: tries to find a non-silent segment before giving up
 SEGMENT_TRIES = 8
+#: most noise files one BackgroundNoise step may use (all of its ``paths`` entries together);
+#: a folder walk stops as soon as it finds one more
+MAX_NOISE_FILES = 10_000
+#: most folder entries (files, folders, links of any name) one step's folder walks may examine;
+#: the walk stops there, so ``paths: /`` (in Python, unconfined) fails within seconds
+MAX_WALK_ENTRIES = 100_000
+#: frames read per block by the load-time peak scan are this many samples over the channels
+SCAN_BLOCK_SAMPLES = 1 << 20
 
 
 def _check_paths(v: Any) -> Any:
@@ -49,46 +59,212 @@ class NoiseFile:
     frames: int
     channels: int
     mtime_ns: int
+    #: the name messages use: the path as written in the pipeline (plus the part inside a folder)
+    shown: str = ""
+
+
+def _q(name: str) -> str:
+    """A user-written path quoted for a message: one printable, bounded line."""
+    return f"'{escape(name)}'"
+
+
+def _named(entry: NoiseFile) -> str:
+    return _q(entry.shown or entry.path)
+
+
+def _confined(path: str | os.PathLike[str], shown: str) -> Path:
+    """``resolve_path`` with a refusal naming the path as written (never the resolved one)."""
+    try:
+        return resolve_path(path)
+    except PathRefused as err:
+        msg, text = str(err), repr(os.fspath(path))
+        rest = msg[len(text):] if msg.startswith(text) else f": {msg}"
+        raise ValueError(f"{_q(shown)}{rest}") from None
+
+
+class _Budget:
+    """What the folder walks of one step may still examine and collect."""
+
+    def __init__(self) -> None:
+        self.examined = 0
+        self.files = 0
+
+    def entry(self, shown: str) -> None:
+        self.examined += 1
+        if self.examined > MAX_WALK_ENTRIES:
+            raise ValueError(f"folder {_q(shown)}: the walk stopped after {MAX_WALK_ENTRIES} entries, the limit "
+                             f"for one step's folders; name a smaller folder")
+
+    def file(self, shown: str) -> None:
+        self.files += 1
+        if self.files > MAX_NOISE_FILES:
+            raise ValueError(f"{_q(shown)}: more than {MAX_NOISE_FILES} noise files, the limit for one step "
+                             f"(all paths entries together)")
+
+
+def _walk(root: Path, raw: str, budget: _Budget) -> list[tuple[Path, str]]:
+    """Noise files under the folder ``root`` (written ``raw``), sorted by path, each with the name
+    messages use. Only regular files are taken (FIFOs, sockets, devices, dangling links are
+    skipped, never opened); a link must point inside the allowed folders (``resolve_path``),
+    a folder reached twice (a link loop) is walked once, and ``budget`` bounds the walk."""
+    found: list[tuple[Path, str]] = []
+    seen: set[tuple[int, int]] = set()
+    try:
+        st = os.stat(root)
+    except (OSError, ValueError):
+        raise ValueError(f"{_q(raw)}: {UNREADABLE}") from None
+    seen.add((st.st_dev, st.st_ino))
+    stack: list[tuple[Path, str]] = [(root, raw.rstrip("/\\") or raw)]
+    while stack:
+        folder, shown = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = []
+                for e in it:
+                    budget.entry(raw)
+                    entries.append(e)
+        except OSError:
+            raise ValueError(f"{_q(shown)}: {UNREADABLE}") from None
+        for e in sorted(entries, key=lambda e: e.name):
+            name = f"{shown}/{e.name}"
+            try:
+                link = e.is_symlink()
+            except OSError:
+                continue
+            noise = os.path.splitext(e.name)[1].lower() in NOISE_SUFFIXES
+            if link:  # its target must lie inside the allowed folders too
+                _confined(e.path if os.path.isabs(e.path) else os.path.join(os.getcwd(), e.path), name)
+            elif not noise:
+                try:  # the type from the folder listing: no system call for most entries
+                    if not e.is_dir(follow_symlinks=False):
+                        continue
+                except OSError:
+                    continue
+            try:
+                st = os.stat(e.path)  # follows links; never opens anything
+            except (OSError, ValueError):  # dangling link, link loop, vanished
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if (st.st_dev, st.st_ino) not in seen:
+                    seen.add((st.st_dev, st.st_ino))
+                    stack.append((Path(e.path), name))
+            elif stat.S_ISREG(st.st_mode) and noise:
+                budget.file(raw)
+                found.append((Path(e.path), name))
+    return sorted(found)
+
+
+def _collect(paths: list[str]) -> list[tuple[Path, str]]:
+    """Every noise file the ``paths`` entries name, with the names messages use."""
+    budget = _Budget()
+    files: list[tuple[Path, str]] = []
+    for raw in paths:
+        p = _confined(raw, raw)
+        try:
+            mode = os.stat(p).st_mode
+        except (OSError, ValueError):
+            mode = 0
+        if stat.S_ISDIR(mode):
+            found = _walk(p, raw, budget)
+            if not found:
+                raise ValueError(f"folder {_q(raw)} holds no {'/'.join(sorted(NOISE_SUFFIXES))} files")
+            files += found
+        elif stat.S_ISREG(mode):
+            budget.file(raw)
+            files.append((p, raw))
+        else:  # missing, FIFO, socket, device: one message, nothing opened
+            raise ValueError(f"{_q(raw)}: {UNREADABLE}")
+    return files
+
+
+class _Refused(Exception):
+    """A header outside the bounds (kept apart from the decoder's own exceptions)."""
+
+
+def _probe(path: Path, shown: str) -> NoiseFile:
+    """Open one noise file (regular files only), check its header bounds before decoding, and
+    scan it in blocks for a non-zero sample."""
+    import soundfile as sf
+
+    try:
+        fd = open_regular(path)
+    except OSError:
+        raise ValueError(f"{_q(shown)}: {UNREADABLE}") from None
+    try:
+        with sf.SoundFile(fd, closefd=False) as fh:
+            rate, frames, channels = int(fh.samplerate), int(fh.frames), int(fh.channels)
+            problem = header_problem(rate, frames, channels)
+            if problem is not None:
+                raise _Refused(f"noise file {_q(shown)}: {problem}")
+            peak, seen = 0.0, 0
+            for block in fh.blocks(blocksize=max(1, SCAN_BLOCK_SAMPLES // channels), dtype="float32", always_2d=True):
+                seen += block.shape[0]
+                if seen * channels > MAX_SAMPLES:
+                    raise _Refused(f"noise file {_q(shown)}: decodes to more than {MAX_SAMPLES} (2**28) samples")
+                peak = max(peak, float(np.abs(block).max(initial=0.0)))
+        mtime = os.fstat(fd).st_mtime_ns
+    except _Refused as err:
+        raise ValueError(str(err)) from None
+    except Exception:  # libsndfile (unknown format...), overflow or allocation failure on odd headers
+        raise ValueError(f"{_q(shown)}: {UNREADABLE}") from None
+    finally:
+        os.close(fd)
+    if frames == 0 or peak == 0.0:
+        raise ValueError(f"noise file {_q(shown)} is silent (no non-zero sample)")
+    return NoiseFile(str(path), rate, frames, channels, mtime, shown)
 
 
 def _scan(paths: list[str]) -> list[NoiseFile]:
-    """Resolve files and folders, check every file is readable and not silent."""
+    """Resolve files and folders (confined while a YAML pipeline loads), check every file is a
+    regular, readable audio file within the header bounds, and not silent."""
+    return [_probe(p, shown) for p, shown in _collect(paths)]
+
+
+def _check_rate(rate: int) -> None:
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise InputError(f"sample_rate {rate} is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")
+
+
+def _read(entry: NoiseFile, start: int, count: int) -> np.ndarray:
+    """``count`` frames of ``entry`` from ``start`` as (count, C) float32; the file must still be a
+    regular file with the header seen at load time."""
     import soundfile as sf
 
-    files: list[Path] = []
-    for raw in paths:
-        p = resolve_path(raw)
-        if p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in NOISE_SUFFIXES and q.is_file())
-            if not found:
-                raise ValueError(f"folder {raw!r} holds no {'/'.join(sorted(NOISE_SUFFIXES))} files")
-            files += found
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise ValueError(f"{raw!r} does not exist (resolved to {p})")
-    out = []
-    for f in files:
-        try:
-            info = sf.info(str(f))
-            peak = 0.0
-            for block in sf.blocks(str(f), blocksize=1 << 16, dtype="float32", always_2d=True):
-                peak = max(peak, float(np.abs(block).max(initial=0.0)))
-        except (sf.LibsndfileError, RuntimeError, OSError) as err:
-            raise ValueError(f"cannot read noise file {str(f)!r}: {err}") from None
-        if info.frames == 0 or peak == 0.0:
-            raise ValueError(f"noise file {str(f)!r} is silent (no non-zero sample)")
-        out.append(NoiseFile(str(f), int(info.samplerate), int(info.frames), int(info.channels), os.stat(f).st_mtime_ns))
-    return out
+    try:
+        fd = open_regular(entry.path)
+    except OSError:
+        raise InputError(f"noise file {_named(entry)}: {UNREADABLE}") from None
+    try:
+        with sf.SoundFile(fd, closefd=False) as fh:
+            if (int(fh.samplerate), int(fh.frames), int(fh.channels)) != (entry.sample_rate, entry.frames, entry.channels):
+                raise _Refused(f"noise file {_named(entry)} changed since the pipeline was loaded")
+            if start:
+                fh.seek(start)
+            return fh.read(count, dtype="float32", always_2d=True)
+    except _Refused as err:
+        raise InputError(str(err)) from None
+    except Exception:
+        raise InputError(f"noise file {_named(entry)}: {UNREADABLE}") from None
+    finally:
+        os.close(fd)
+
+
+def _check_size(name: str, frames: int, channels: int, src: int, dst: int) -> None:
+    """Refuse a resample whose output (frames x channels at ``dst``) would exceed MAX_SAMPLES."""
+    out = -(-frames * dst // src)
+    if out * channels > MAX_SAMPLES:
+        raise InputError(f"{name} resampled from {src} Hz to {dst} Hz would hold {out * channels} samples; "
+                         f"the limit is {MAX_SAMPLES} (2**28)")
 
 
 @functools.lru_cache(maxsize=64)
 def _decoded(entry: NoiseFile, rate: int) -> np.ndarray:
-    """Whole file as (C, M) float32 at ``rate``; cached per process (each DataLoader worker)."""
-    import soundfile as sf
-
-    data, _ = sf.read(entry.path, dtype="float32", always_2d=True)
-    return _resample(data, entry.sample_rate, rate)
+    """Whole file as (C, M) float32 at ``rate``; cached per process (each DataLoader worker).
+    The rate and the resampled size are checked before the file is read."""
+    _check_rate(rate)
+    name = f"noise file {_named(entry)}"
+    _check_size(name, entry.frames, entry.channels, entry.sample_rate, rate)
+    return _resample(_read(entry, 0, entry.frames), entry.sample_rate, rate, name)
 
 
 #: crossfade at the loop seam when a file is shorter than the clip (seconds)
@@ -115,12 +291,19 @@ def loop_period(data: np.ndarray, rate: int) -> np.ndarray:
     return out
 
 
-def _resample(data: np.ndarray, src: int, dst: int) -> np.ndarray:
-    """(M, C) float32 -> (C, M') float32 at ``dst`` (soxr, high quality)."""
+def _resample(data: np.ndarray, src: int, dst: int, name: str = "noise") -> np.ndarray:
+    """(M, C) float32 -> (C, M') float32 at ``dst`` (soxr, high quality). Both rates must lie in
+    ``MIN_SAMPLE_RATE..MAX_SAMPLE_RATE`` and the output hold at most ``MAX_SAMPLES`` samples."""
     if src != dst:
+        _check_rate(src)
+        _check_rate(dst)
+        _check_size(name, data.shape[0], data.shape[1], src, dst)
         import soxr
 
-        data = soxr.resample(data, src, dst, quality="HQ")
+        try:
+            data = soxr.resample(data, src, dst, quality="HQ")
+        except Exception as err:  # soxr's own limits, allocation
+            raise InputError(f"{name}: cannot resample from {src} Hz to {dst} Hz ({type(err).__name__})") from None
     return np.ascontiguousarray(data.T, dtype=np.float32)
 
 
@@ -146,15 +329,11 @@ def _segment(entry: NoiseFile, n: int, rate: int, key: int, attempt: int) -> np.
         loop = _looped(entry, rate)
         start = _start(key, attempt, loop.shape[1])
         return loop[:, (start + np.arange(n)) % loop.shape[1]]
-    import soundfile as sf
-
     need = int(np.ceil(n * entry.sample_rate / rate)) + 64  # a margin for the resampler
     need = min(need, entry.frames)
     start = _start(key, attempt, entry.frames - need + 1)
-    with sf.SoundFile(entry.path) as fh:  # read only the needed part of a long file
-        fh.seek(start)
-        data = fh.read(need, dtype="float32", always_2d=True)
-    seg = _resample(data, entry.sample_rate, rate)
+    data = _read(entry, start, need)  # only the needed part of a long file
+    seg = _resample(data, entry.sample_rate, rate, f"noise file {_named(entry)}")
     if seg.shape[1] < n:
         seg = seg[:, np.arange(n) % seg.shape[1]]
     return seg[:, :n]
@@ -164,12 +343,20 @@ class BackgroundNoise(AudioTransform):
     """Mix in a real noise recording at ``snr_db`` (exact, per channel, as in audio.GaussianSNR).
 
     ``paths`` is a file, a folder (searched for .wav/.flac/.ogg) or a list of them; relative
-    paths are relative to the pipeline file. Every file is checked when the pipeline loads:
-    unreadable or silent files are errors. For each call one file is drawn, then a random
-    segment of the clip's length (looped from a random start if the file is shorter),
-    resampled to the sample's ``sample_rate`` with soxr when the rates differ; a file shorter than
-    the clip loops with a 20 ms equal-power crossfade at the seam, so looping adds no click. Mono noise goes
-    to every channel; noise with the clip's channel count maps channel to channel; any other
+    paths are relative to the pipeline file, and a pipeline loaded from YAML may only name files
+    inside its own folder (links included) unless the caller allows more
+    (``augnoise.load(..., allow_paths=[...])``, ``--allow-path``). Every file is checked when the
+    pipeline loads: a missing, unreadable, non-regular or unrecognised file is one message
+    (``missing or unreadable``), silent files are errors, and headers outside
+    1..384,000 Hz or over 2**28 decoded samples are refused before decoding. Folder walks take
+    regular files only (FIFOs and devices are never opened), walk a link loop once, and stop
+    at 10,000 noise files or 100,000 examined entries per step.
+
+    For each call one file is drawn, then a random segment of the clip's length (looped from a
+    random start if the file is shorter), resampled to the sample's ``sample_rate`` with soxr
+    when the rates differ (both rates within 1..384,000 Hz, the result at most 2**28 samples); a
+    file shorter than the clip loops with a 20 ms equal-power crossfade at the seam, so looping
+    adds no click. Mono noise goes to every channel; noise with the clip's channel count maps channel to channel; any other
     count is mixed down to mono first. Files up to 30 s are decoded once per worker process and
     cached; longer files are read by segment.
     """
@@ -199,12 +386,15 @@ class BackgroundNoise(AudioTransform):
     def noise_for(self, entry: NoiseFile, n: int, channels: int, rate: int, key: int) -> np.ndarray:
         """``(channels, n)`` noise from ``entry`` for one clip: a non-silent segment mapped to
         the clip's channels."""
+        _check_rate(rate)
+        if n * max(channels, entry.channels) > MAX_SAMPLES:
+            raise InputError(f"a clip of {n} frames needs more than {MAX_SAMPLES} (2**28) samples of noise")
         for attempt in range(SEGMENT_TRIES):
             seg = _segment(entry, n, rate, key, attempt)
             if np.any(seg):
                 break
         else:
-            raise InputError(f"{SEGMENT_TRIES} random segments of {entry.path!r} were all silent")
+            raise InputError(f"{SEGMENT_TRIES} random segments of {_named(entry)} were all silent")
         if seg.shape[0] != channels:
             seg = seg.mean(axis=0, keepdims=True) if seg.shape[0] != 1 else seg
             seg = np.broadcast_to(seg, (channels, seg.shape[1]))

@@ -27,13 +27,40 @@ def dtype_name(x: Any) -> str:
     return name or str(x.dtype).replace("torch.", "")
 
 
+def _tensor_problem(x: Any) -> str:
+    """Why the tensor ``x`` holds no values a kernel can read ('' if it does): sparse, nested
+    or otherwise non-strided tensors and tensors on the ``meta`` device."""
+    if getattr(x, "is_nested", False):
+        return "audio must be a dense tensor, got a nested tensor"
+    layout = getattr(x, "layout", None)
+    if layout is not None and str(layout) != "torch.strided":
+        return f"audio must be a dense (strided) tensor, got layout {str(layout).replace('torch.', '')}"
+    if getattr(getattr(x, "device", None), "type", "") == "meta":
+        return "audio is a tensor on the meta device, which holds no values"
+    return ""
+
+
+def _finite_range(x: Any) -> tuple[int, float, float]:
+    """``(count of NaN/inf values, min, max)`` through the array's adapter (for tensors one fused
+    ``torch.aminmax`` pass and one host sync, see ``TorchAdapter.finite_range``)."""
+    return adapter_for(x).finite_range(x)
+
+
 def check_audio(x: Any, batched: bool = False) -> Any:
-    """Check shape, dtype, emptiness and finiteness; return ``x`` unchanged."""
+    """Check type, dtype, shape ((C, N) or (N,); in a batch (B, C, N) or (B, N)), emptiness,
+    finiteness and full scale (float audio within [-1, 1]); return ``x`` unchanged. The
+    sample and the batch stage run this same check (numpy arrays and tensors on any device),
+    so they refuse the same inputs with the same sentence."""
     if not isinstance(x, np.ndarray) and adapter_for(x) is None:
         raise InputError(f"audio must be a numpy array or a tensor, got {type(x).__name__}")
+    problem = "" if isinstance(x, np.ndarray) else _tensor_problem(x)
+    if problem:
+        raise InputError(problem)
     name = dtype_name(x)
     if name not in AUDIO_DTYPES:
         hint = ""
+        if isinstance(x, np.ndarray) and not x.dtype.isnative:
+            hint = f" (non-native byte order: convert with .astype(np.{x.dtype.newbyteorder('=').name}))"
         raise InputError(f"audio dtype must be float16, bfloat16, float32, float64, int16 or int32, got {name}{hint}")
     shape = tuple(x.shape[1:]) if batched else tuple(x.shape)
     if len(shape) not in (1, 2):
@@ -52,7 +79,7 @@ def check_audio(x: Any, batched: bool = False) -> Any:
 
             bad, peak = finite_peak(x if x.dtype != np.float16 else x.astype(np.float32))
         else:
-            bad, lo, hi = adapter_for(x).finite_range(x)
+            bad, lo, hi = _finite_range(x)  # one fused reduction, one host sync
             peak = max(abs(lo), abs(hi))
         if bad:
             raise InputError(f"audio holds {bad} NaN or inf value(s)")

@@ -1,17 +1,29 @@
 """Audio files through soundfile: read as (C, N) keeping PCM depth, write in the same format."""
 from __future__ import annotations
 
+import errno
 import io
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import InputError
+from ..core.errors import InputError, escape
 from ..core.files import atomic_write
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".aiff", ".aif", ".au", ".mp3"}
+
+#: lowest sample rate (Hz) a file's header may declare
+MIN_SAMPLE_RATE = 1
+#: highest sample rate (Hz) a file's header, or a sample's ``sample_rate``, may declare (the
+#: highest rate of common audio hardware); a WAV header claiming 400 MHz is refused, not resampled
+MAX_SAMPLE_RATE = 384_000
+#: most samples (frames x channels) one file may decode to, at its own rate or after resampling:
+#: 2**28 = 268,435,456 samples, 1 GiB as float32, about 46 minutes of 48 kHz stereo. Checked from
+#: the header before anything is decoded, so an absurd header costs nothing.
+MAX_SAMPLES = 2**28
 
 #: soundfile subtype -> the dtype we read it as (others read as float32)
 _SUBTYPE_DTYPE = {"PCM_16": "int16", "PCM_S8": "int16", "PCM_U8": "int16", "PCM_24": "int32", "PCM_32": "int32"}
@@ -26,20 +38,77 @@ class AudioInfo:
     frames: int
 
 
+def open_regular(path: str | os.PathLike[str]) -> int:
+    """A read-only file descriptor of the regular file ``path`` (the caller closes it). FIFOs,
+    sockets and devices are never opened: the path is stat'ed first, opened non-blocking, and
+    fstat'ed again (a file swapped in between is caught). Raises :class:`OSError` otherwise."""
+    try:
+        p = os.fspath(path)
+        if not stat.S_ISREG(os.stat(p).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except ValueError as err:  # NUL in the path, an over-long name...
+        raise OSError(errno.EINVAL, str(err)) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def header_problem(sample_rate: int, frames: int, channels: int) -> str | None:
+    """Why a file with this header must not be decoded (a one-line reason), or None when its
+    rate lies in ``MIN_SAMPLE_RATE..MAX_SAMPLE_RATE`` and it decodes to at most ``MAX_SAMPLES``."""
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        return (f"the header declares a sample rate of {sample_rate} Hz, outside "
+                f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz (a corrupt or hostile header)")
+    if channels < 1 or frames < 0:
+        return f"the header declares {channels} channels and {frames} frames"
+    if frames * channels > MAX_SAMPLES:
+        return (f"the header declares {frames} frames x {channels} channels = {frames * channels} samples; "
+                f"the limit is {MAX_SAMPLES} (2**28) samples")
+    return None
+
+
+def _reason(err: BaseException) -> str:
+    """One short line for a decoder's exception (MemoryError and friends carry no text)."""
+    why = getattr(err, "error_string", None) or (err.strerror if isinstance(err, OSError) else None) or str(err)
+    text = str(why).strip().splitlines()
+    return escape(text[0] if text else type(err).__name__, 200)
+
+
 def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, AudioInfo]:
-    """Read an audio file as ``(C, N)`` (int16 / int32 for PCM, float32 otherwise)."""
+    """Read an audio file as ``(C, N)`` (int16 / int32 for PCM, float32 otherwise). Only a
+    regular file is opened (a FIFO never hangs), and its header is checked before decoding
+    (:func:`header_problem`); every failure is one :class:`InputError` line naming the file."""
     import soundfile as sf
 
+    shown = escape(os.fspath(path))
     try:
-        info = sf.info(str(path))
-        dtype = _SUBTYPE_DTYPE.get(info.subtype, "float32")
-        data, rate = sf.read(str(path), dtype=dtype, always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError) as err:
-        raise InputError(f"{path}: not a readable audio file ({err})") from None
+        fd = open_regular(path)
+    except OSError as err:
+        raise InputError(f"{shown}: not a readable audio file ({_reason(err)})") from None
+    try:
+        with sf.SoundFile(fd, closefd=False) as fh:
+            rate, frames, channels = int(fh.samplerate), int(fh.frames), int(fh.channels)
+            problem = header_problem(rate, frames, channels)
+            if problem is not None:
+                raise InputError(f"{shown}: {problem}")
+            info = AudioInfo(rate, fh.format, fh.subtype, channels, frames)
+            data = fh.read(dtype=_SUBTYPE_DTYPE.get(info.subtype, "float32"), always_2d=True)
+    except InputError:
+        raise
+    except Exception as err:  # libsndfile, numpy allocation, overflow on absurd headers
+        raise InputError(f"{shown}: not a readable audio file ({_reason(err)})") from None
+    finally:
+        os.close(fd)
     if data.size == 0:
-        raise InputError(f"{path}: audio file holds no samples")
-    meta = AudioInfo(int(rate), info.format, info.subtype, int(info.channels), int(info.frames))
-    return np.ascontiguousarray(data.T), meta
+        raise InputError(f"{shown}: audio file holds no samples")
+    if data.shape[0] != info.frames:  # a header that over-states the data: report what was read
+        info = AudioInfo(info.sample_rate, info.format, info.subtype, info.channels, int(data.shape[0]))
+    return np.ascontiguousarray(data.T), info
 
 
 def write_audio(path: str | os.PathLike[str], audio: np.ndarray, info: AudioInfo) -> Path:

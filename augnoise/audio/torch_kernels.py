@@ -154,7 +154,9 @@ def background(t: BackgroundNoise, x: Any, params: dict[str, Any], ctx: Any) -> 
         else:
             from ..core.errors import InputError
 
-            raise InputError(f"{SEGMENT_TRIES} random segments of {entry.path!r} were all silent")
+            from .background import _named
+
+            raise InputError(f"{SEGMENT_TRIES} random segments of {_named(entry)} were all silent")
         if seg.shape[0] != c:
             seg = (seg.mean(dim=0, keepdim=True) if seg.shape[0] != 1 else seg).expand(c, n)
         segs.append(seg)

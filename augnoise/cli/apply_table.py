@@ -4,16 +4,22 @@ Row r of copy k is augmented alone, keyed by ``(seed, epoch = k, index = r)``: t
 DataLoader path with index = row number, and the same on both engines. A pipeline without
 fitted statistics is fitted on the table itself. A row that fails keeps its input values and is
 reported with its row number; the output is written anyway, and the exit status is 1.
+
+The same protections as the folder mode (:mod:`augnoise.cli.apply`): the run holds DST's lock
+(a second run on the same DST exits at once), leftover temp files of its outputs are removed
+under that lock, and no output may resolve (symlinks followed) to the source table: such a run
+is refused before anything is written. Paths in messages are escaped.
 """
 from __future__ import annotations
 
 import io
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import InputError
+from ..core.errors import InputError, escape
 from ..core.files import atomic_write
 from ..core.pipeline import Pipeline
 
@@ -91,28 +97,47 @@ def augment_ray(pipeline: Pipeline, table: Table, epoch: int, concurrency: int, 
 
 
 def cmd_apply_table(pipeline: Pipeline, src: Path, dst: Path, copies: int, engine: str, concurrency: int) -> int:
+    """Augment every row of the table ``src`` into ``copies`` tables in ``dst`` (see the module
+    doc); returns the exit status (1 when any row failed)."""
     from ..tabular.io import fit_if_unfitted
+    from .apply import DstLock, clean_stale, real, shown
 
-    table = Table(src)
-    fit_if_unfitted(pipeline, table)
-    failures: list[str] = []
-    written = skipped = 0
-    for k in range(copies):
-        target = dst / f"{src.stem}_{k}{src.suffix}"
-        if target.resolve() == src.resolve():
-            raise InputError(f"{target}: output would overwrite the source")
-        if target.exists():
-            skipped += 1
-            continue
-        if engine == "ray":
-            y, errors = augment_ray(pipeline, table, k, concurrency)
-        else:
-            y, errors = augment_local(pipeline, table.x, k)
-        table.write(target, y)
-        written += 1
-        failures += [f"{src} copy {k}: {e}" for e in errors]
-    print(f"{src}: {len(table.x)} rows x {copies} cop{'y' if copies == 1 else 'ies'}: {written} written, "
-          f"{skipped} already done (skipped), {len(failures)} row failure(s)")
+    src_real = real(src)
+    targets = [dst / f"{src.stem}_{k}{src.suffix}" for k in range(copies)]
+    for target in targets:  # before anything is created or written
+        if real(target) == src_real:
+            raise InputError(f"{shown(target)}: output would overwrite the source, symlinks followed "
+                             f"(SRC is never written)")
+    try:
+        dst.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"{shown(dst)}: cannot create DST ({escape(err.strerror)})") from None
+    with DstLock(dst):
+        stale = clean_stale(targets, src_real)
+        try:
+            table = Table(src)
+        except InputError as err:  # one printable line, whatever the file name or its header hold
+            raise InputError(escape(str(err), 2000)) from None
+        fit_if_unfitted(pipeline, table)
+        failures: list[str] = []
+        written = skipped = 0
+        for k, target in enumerate(targets):
+            if real(target) == src_real:  # again, under the lock, just before the work
+                raise InputError(f"{shown(target)}: output would overwrite the source, symlinks followed "
+                                 f"(SRC is never written)")
+            if os.path.exists(target):
+                skipped += 1
+                continue
+            if engine == "ray":
+                y, errors = augment_ray(pipeline, table, k, concurrency)
+            else:
+                y, errors = augment_local(pipeline, table.x, k)
+            table.write(target, y)
+            written += 1
+            failures += [f"{shown(src)} copy {k}: {escape(e)}" for e in errors]
+    extra = f", {stale} stale temp file(s) removed" if stale else ""
+    print(f"{shown(src)}: {len(table.x)} rows x {copies} cop{'y' if copies == 1 else 'ies'}: {written} written, "
+          f"{skipped} already done (skipped), {len(failures)} row failure(s)" + extra)
     for f in failures:
         print(f"failed: {f}", file=sys.stderr)
     return 1 if failures else 0

@@ -99,15 +99,26 @@ def param_table(rows: list[tuple[str, str, str, str]]) -> str:
 def cmd_validate(files: list[str]) -> int:
     from ..core.config import load
 
+    from ..core.errors import AugnoiseError, escape
+
     status = 0
-    for f in files:
+    for f in files:  # every file is checked, whatever happened to the one before
         try:
             p = load(f)
         except ConfigError as err:
             print(str(err), file=sys.stderr)
             status = 2
             continue
-        print(f"{f}: ok (seed {p.seed}, {len(p.sample)} sample step(s), {len(p.batch)} batch step(s))")
+        except AugnoiseError as err:
+            print(f"{escape(f, 200)}: {escape(err)}", file=sys.stderr)
+            status = 2
+            continue
+        except Exception as err:  # noqa: BLE001 - a library bug must not hide the other files' results
+            print(f"{escape(f, 200)}: internal error while validating ({type(err).__name__}: {escape(err, 200)}); "
+                  f"please report it", file=sys.stderr)
+            status = 2
+            continue
+        print(f"{escape(f, 200)}: ok (seed {p.seed}, {len(p.sample)} sample step(s), {len(p.batch)} batch step(s))")
     return status
 
 

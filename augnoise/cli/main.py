@@ -15,6 +15,11 @@ from typing import Sequence
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
+def _allow_path(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--allow-path", action="append", default=[], metavar="DIR",
+                   help="let the pipeline read files under DIR too (files it names must otherwise stay in its folder)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="augnoise",
@@ -32,11 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name", help="e.g. image.GaussianNoise, OneOf or albumentations.HorizontalFlip")
 
     s = sub.add_parser("validate", help="validate pipeline YAML files (exit 2 on any problem)")
+    _allow_path(s)
     s.add_argument("files", nargs="+", metavar="FILE")
 
     sub.add_parser("schema", help="print the JSON Schema of the pipeline file format")
 
     s = sub.add_parser("preview", help="write augmented previews of input files (image grid; audio + spectrogram; CSV copies)")
+    _allow_path(s)
     s.add_argument("pipeline", help="pipeline YAML file")
     s.add_argument("inputs", nargs="+", metavar="INPUT", help="image (png, jpg, tif, ...) or audio (wav, flac, ogg) files")
     s.add_argument("-n", type=int, default=8, help="number of variants (default 8)")
@@ -48,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="true class of the input(s) for adversarial steps (once, or once per input)")
 
     s = sub.add_parser("apply", help="augment a folder tree or a table into DST (resumable; local or Ray)")
+    _allow_path(s)
     s.add_argument("pipeline", help="pipeline YAML file")
     s.add_argument("src", help="source folder, or one .csv / .parquet table (never written)")
     s.add_argument("dst", help="destination folder")
@@ -59,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--concurrency", type=int, default=None, help="Ray actors (default: CPUs - 1)")
 
     s = sub.add_parser("recipe", help="denoising autoencoder or anomaly detection driven by a pipeline")
+    _allow_path(s)
     s.add_argument("recipe", choices=["denoise", "anomaly"])
     s.add_argument("--pipeline", "-p", required=True, help="pipeline YAML (its sample stage is the corruption)")
     s.add_argument("--data", default="digits", help="digits | breast_cancer | a folder of images | a .csv (default digits)")
@@ -70,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label-column", default=None, help="CSV column holding the labels")
 
     s = sub.add_parser("robustness", help="a model's accuracy as a pipeline's noise level rises (CSV + PNG curve)")
+    _allow_path(s)
     s.add_argument("--model", required=True, help="TorchScript model file")
     s.add_argument("--data", default="digits", help="digits | breast_cancer | a .csv with --label-column")
     s.add_argument("--pipeline", "-p", required=True, help="pipeline YAML; its first step's level is swept")
@@ -88,51 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from ..core.errors import AugnoiseError, ConfigError
+    from ..core.files import allowing
 
     try:
-        if args.command == "list":
-            from .info import cmd_list
-
-            return cmd_list(args.modality)
-        if args.command == "show":
-            from .info import cmd_show
-
-            return cmd_show(args.name)
-        if args.command == "validate":
-            from .info import cmd_validate
-
-            return cmd_validate(args.files)
-        if args.command == "schema":
-            from .info import cmd_schema
-
-            return cmd_schema()
-        if args.command == "preview":
-            from .preview import cmd_preview
-
-            return cmd_preview(args.pipeline, args.inputs, n=args.n, out=args.out, seed=args.seed, epoch=args.epoch,
-                               model=args.model, labels=args.label)
-        if args.command == "apply":
-            from .apply import cmd_apply
-
-            return cmd_apply(args.pipeline, args.src, args.dst, copies=args.copies, workers=args.workers, seed=args.seed,
-                             engine=args.engine, address=args.address, concurrency=args.concurrency)
-        if args.command == "recipe":
-            from .recipes import cmd_recipe
-
-            return cmd_recipe(args)
-        if args.command == "robustness":
-            from .recipes import cmd_robustness
-
-            return cmd_robustness(args)
-        if args.command == "bench":
-            from .bench import cmd_bench
-
-            return cmd_bench(args.suite, quick=args.quick)
+        with allowing(getattr(args, "allow_path", [])):
+            return _run(args)
     except ConfigError as err:
         print(str(err), file=sys.stderr)
         return EXIT_USAGE
     except AugnoiseError as err:
-        print(f"augnoise: {err}", file=sys.stderr)
+        print(f"augnoise: {escape_lines(err)}", file=sys.stderr)
         return EXIT_FAIL
     except KeyboardInterrupt:
         print("augnoise: interrupted", file=sys.stderr)
@@ -143,9 +118,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # never a traceback for the user unless asked for
         if os.environ.get("AUGNOISE_DEBUG"):
             raise
-        print(f"augnoise: unexpected error: {type(err).__name__}: {err} (set AUGNOISE_DEBUG=1 for a traceback)",
-              file=sys.stderr)
+        print(f"augnoise: unexpected error: {type(err).__name__}: {escape_lines(err)} (set AUGNOISE_DEBUG=1 for a "
+              f"traceback)", file=sys.stderr)
         return EXIT_FAIL
+
+
+def escape_lines(err: BaseException) -> str:
+    """An error's text as one escaped, bounded line (file names and values in it are hostile)."""
+    from ..core.errors import escape
+
+    return escape(str(err), 1000)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Dispatch one parsed command."""
+    if args.command == "list":
+        from .info import cmd_list
+
+        return cmd_list(args.modality)
+    if args.command == "show":
+        from .info import cmd_show
+
+        return cmd_show(args.name)
+    if args.command == "validate":
+        from .info import cmd_validate
+
+        return cmd_validate(args.files)
+    if args.command == "schema":
+        from .info import cmd_schema
+
+        return cmd_schema()
+    if args.command == "preview":
+        from .preview import cmd_preview
+
+        return cmd_preview(args.pipeline, args.inputs, n=args.n, out=args.out, seed=args.seed, epoch=args.epoch,
+                           model=args.model, labels=args.label)
+    if args.command == "apply":
+        from .apply import cmd_apply
+
+        return cmd_apply(args.pipeline, args.src, args.dst, copies=args.copies, workers=args.workers, seed=args.seed,
+                         engine=args.engine, address=args.address, concurrency=args.concurrency)
+    if args.command == "recipe":
+        from .recipes import cmd_recipe
+
+        return cmd_recipe(args)
+    if args.command == "robustness":
+        from .recipes import cmd_robustness
+
+        return cmd_robustness(args)
+    if args.command == "bench":
+        from .bench import cmd_bench
+
+        return cmd_bench(args.suite, quick=args.quick)
     return EXIT_USAGE  # pragma: no cover
 
 

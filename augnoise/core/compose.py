@@ -18,7 +18,7 @@ from pydantic.functional_validators import BeforeValidator
 
 from .context import Context
 from .errors import InputError, ParamError, locate
-from .params import Probability, translate_validation_error
+from .params import Probability, show, translate_validation_error
 from .transform import Sample, Step
 
 COMPOSITES: dict[str, type["Composite"]] = {}
@@ -49,29 +49,47 @@ StepList = Annotated[list, BeforeValidator(_check_steps), WithJsonSchema({"type"
 class CompositeParams(BaseModel):
     """Parameters every composite has: its child steps and ``p``."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, arbitrary_types_allowed=True,
+                              allow_inf_nan=False)
 
     transforms: StepList = Field(..., description="the child steps")
     p: Probability = Field(1.0, description="probability that the composite is applied to a sample")
 
 
+#: the weights of a OneOf are relative; their sum must lie in [MIN_WEIGHT_SUM, MAX_WEIGHT_SUM] so
+#: that ``u * sum`` (u uniform in [0, 1)) and the running sums stay finite normal floats
+MIN_WEIGHT_SUM = 1e-300
+MAX_WEIGHT_SUM = 1e300
+
+
 def _check_weights(v: Any) -> Any:
     if v is None:
         return v
-    if not isinstance(v, (list, tuple)):
+    if isinstance(v, tuple):
+        v = list(v)
+    if not isinstance(v, list):
         raise ValueError(f"must be a list of numbers, got {_type_word(v)}")
     ws = list(v)
-    for w in ws:
-        if isinstance(w, bool) or not isinstance(w, (int, float)) or not (w >= 0 and math.isfinite(w)):
-            raise ValueError(f"must be finite numbers >= 0, got {ws}")
-    if ws and sum(ws) <= 0:
-        raise ValueError("must not all be zero")
+    for i, w in enumerate(ws):
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not (
+                w >= 0 and (math.isfinite(w) if isinstance(w, float) else True)):
+            raise ValueError(f"must be finite numbers >= 0, got {show(ws)}")
+        if w > MAX_WEIGHT_SUM:
+            raise ValueError(f"item {i} must be <= {MAX_WEIGHT_SUM:g} (weights are relative: scale them down), "
+                             f"got {show(w)}")
+    total = sum(float(w) for w in ws)
+    if ws and total <= 0:
+        raise ValueError(f"must not all be zero, got {show(ws)}")
+    if ws and not MIN_WEIGHT_SUM <= total <= MAX_WEIGHT_SUM:
+        raise ValueError(f"must sum to a number in [{MIN_WEIGHT_SUM:g}, {MAX_WEIGHT_SUM:g}] (weights are relative: "
+                         f"scale them), got a sum of {show(total)}")
     return ws
 
 
 class OneOfParams(CompositeParams):
     weights: Annotated[Optional[list], BeforeValidator(_check_weights),
-                       WithJsonSchema({"type": "array", "items": {"type": "number", "minimum": 0}})] = Field(
+                       WithJsonSchema({"type": "array", "items": {"type": "number", "minimum": 0,
+                                                                   "maximum": MAX_WEIGHT_SUM}})] = Field(
         None, description="relative weight of each child (default: equal)")
 
     @model_validator(mode="after")
@@ -84,9 +102,9 @@ class OneOfParams(CompositeParams):
 def _check_n(v: Any) -> Any:
     vals = list(v) if isinstance(v, (list, tuple)) else [v]
     if len(vals) not in (1, 2) or any(isinstance(x, bool) or not isinstance(x, int) for x in vals):
-        raise ValueError(f"must be an integer or a [lo, hi] pair of integers, got {v!r}")
+        raise ValueError(f"must be an integer or a [lo, hi] pair of integers, got {show(v)}")
     if len(vals) == 2 and vals[0] > vals[1]:
-        raise ValueError(f"lo must be <= hi, got {vals}")
+        raise ValueError(f"lo must be <= hi, got {show(vals)}")
     return list(v) if isinstance(v, (list, tuple)) else v
 
 
@@ -100,7 +118,7 @@ class SomeOfParams(CompositeParams):
     def _n_within(self) -> "SomeOfParams":
         vals = self.n if isinstance(self.n, list) else [self.n]
         if any(v < 0 or v > len(self.transforms) for v in vals):
-            raise ValueError(f"n: must be within [0, {len(self.transforms)}] (the number of transforms), got {self.n!r}")
+            raise ValueError(f"n: must be within [0, {len(self.transforms)}] (the number of transforms), got {show(self.n)}")
         return self
 
 
@@ -137,7 +155,7 @@ class Composite(Step):
             raise ParamError(self.name, _located_params(type(self), err)) from None
         bad = [t for t in self.params.transforms if not isinstance(t, Step)]
         if bad:
-            raise ParamError(self.name, [("transforms", f"items must be steps, got {bad[0]!r}")])
+            raise ParamError(self.name, [("transforms", f"items must be steps, got {show(bad[0])}")])
         self.transforms: list[Step] = list(self.params.transforms)
 
     @classmethod

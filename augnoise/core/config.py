@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Iterable
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.functional_validators import BeforeValidator
 
 from .compose import COMPOSITES
-from .errors import ConfigError, ParamError, Problem
-from .files import atomic_write, relative_to
+from .errors import ConfigError, ParamError, Problem, escape
+from .files import atomic_write, read_regular, relative_to
 from .pipeline import stage_problems
 from .registry import get_transform, load_builtins, prefix_for, suggest
 from .sections import SECTIONS, Section
@@ -43,8 +44,23 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_BYTES = 1 << 20
 MAX_NODES = 100_000
 MAX_DEPTH = 64
+#: characters of scalar text after aliases are expanded (a small file cannot make huge data,
+#: or huge error messages, by aliasing one long string many times)
+MAX_CHARS = 4 << 20
 _STD = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {_STD + t for t in ("map", "seq", "str", "int", "float", "bool", "null")}
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads the YAML 1.2 float forms people write (``1e-3``, ``2E5``):
+    YAML 1.1 wants a dot in an exponent float and would read ``1e-3`` as a string."""
+
+
+_Loader.add_implicit_resolver(
+    _STD + "float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 class LDict(dict):
@@ -58,67 +74,84 @@ class LList(list):
     line: int = 0
 
 
-class _Reader:
-    """Turns a composed YAML node graph into plain data, enforcing the safety rules."""
-
-    def __init__(self, source: str, problems: list[Problem]):
-        self.source = source
-        self.problems = problems
-        self.count = 0
-        self.scalars = yaml.SafeLoader("")
-        self.open: set[int] = set()  # ids of the collection nodes being read (recursion guard)
-
-    def fail(self, node: yaml.Node | None, message: str) -> None:
-        line = node.start_mark.line + 1 if node is not None else None
-        raise ConfigError([Problem(message, self.source, line)])
-
-    def read(self, node: yaml.Node, depth: int = 0) -> Any:
-        self.count += 1
-        if self.count > MAX_NODES:
-            self.fail(None, f"document expands to more than {MAX_NODES} nodes (alias bomb?); refused")
-        if id(node) in self.open:
-            self.fail(node, "an alias refers to a node that contains it (recursive structure); refused")
-        if depth > MAX_DEPTH:
-            self.fail(node, f"document nests deeper than {MAX_DEPTH} levels; refused")
-        if node.tag not in _ALLOWED_TAGS:
-            self.fail(node, f"tag {node.tag!r} is not allowed; pipelines are plain YAML (no !!python or custom tags)")
-        line = node.start_mark.line + 1
-        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
-            self.open.add(id(node))
-            try:
-                return self._collection(node, line, depth)
-            finally:
-                self.open.discard(id(node))
-        value = self.scalars.construct_object(node)
-        if isinstance(value, float) and value != value:
-            self.fail(node, "NaN is not a valid value")
-        return value
-
-    def _collection(self, node: yaml.Node, line: int, depth: int) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            out = LDict()
-            out.line, out.key_lines = line, {}
-            for knode, vnode in node.value:
-                key = self.read(knode, depth + 1)
-                if not isinstance(key, (str, int)) or isinstance(key, bool):
-                    self.fail(knode, f"keys must be strings (or column indices), got {key!r}")
-                if key in out:
-                    self.fail(knode, f"duplicate key {key!r}")
-                out[key] = self.read(vnode, depth + 1)
-                out.key_lines[key] = knode.start_mark.line + 1
-            return out
-        seq = LList(self.read(v, depth + 1) for v in node.value)
-        seq.line = line
-        return seq
+class _Fatal(Exception):
+    """Reading stops: the document is too big, too deep or self-referential."""
 
 
-def parse(text: str, source: str = "<string>") -> Any:
-    """Safely parse YAML text into plain data with line information (raises ConfigError)."""
-    size = len(text.encode("utf-8", errors="replace"))
-    if size > MAX_BYTES:
-        raise ConfigError([Problem(f"document is {size} bytes; the limit is {MAX_BYTES} (1 MiB)", source)])
+def _line(node: Any) -> int | None:
+    mark = getattr(node, "start_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
+def _compose(text: str, source: str) -> yaml.Node | None:
+    """Compose the YAML node graph without recursion (PyYAML's composer recurses per nesting
+    level, so a 1 KB file of brackets raised RecursionError): nesting deeper than MAX_DEPTH
+    and more than MAX_NODES events are refused while the events stream in."""
+    anchors: dict[str, yaml.Node] = {}
+    stack: list[tuple[yaml.Node, list[Any]]] = []  # open collections and their pending items
+    root: yaml.Node | None = None
+    documents = 0
+    events = 0
+    loader: _Loader | None = None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = _Loader(text)  # its reader refuses non-printable characters right here
+        while loader.check_event():
+            event = loader.get_event()
+            events += 1
+            if events > MAX_NODES:
+                raise ConfigError([Problem(f"document has more than {MAX_NODES} nodes; refused", source,
+                                           _line(event))])
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise ConfigError([Problem("invalid YAML: expected a single document in the stream: but found "
+                                               "another document", source, _line(event))])
+                continue
+            if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
+                continue
+            node: yaml.Node | None = None
+            if isinstance(event, yaml.AliasEvent):
+                if event.anchor not in anchors:
+                    raise ConfigError([Problem(f"invalid YAML: found undefined alias {escape(event.anchor, 60)!r}",
+                                               source, _line(event))])
+                node = anchors[event.anchor]
+            elif isinstance(event, yaml.ScalarEvent):
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+                node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+                if event.anchor is not None:
+                    anchors[event.anchor] = node
+            elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                if len(stack) >= MAX_DEPTH:
+                    raise ConfigError([Problem(f"document nests deeper than {MAX_DEPTH} levels; refused", source,
+                                               _line(event))])
+                is_seq = isinstance(event, yaml.SequenceStartEvent)
+                kind = yaml.SequenceNode if is_seq else yaml.MappingNode
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = loader.resolve(kind, None, event.implicit)
+                coll = kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
+                if event.anchor is not None:
+                    anchors[event.anchor] = coll
+                stack.append((coll, []))
+                continue
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                coll, items = stack.pop()
+                coll.end_mark = event.end_mark
+                coll.value = items if isinstance(coll, yaml.SequenceNode) else list(zip(items[::2], items[1::2]))
+                node = coll
+            if node is None:  # pragma: no cover - every event kind is handled above
+                continue
+            if stack:
+                stack[-1][1].append(node)
+            else:
+                root = node
+    except yaml.reader.ReaderError as err:
+        line = text[: max(err.position, 0)].count("\n") + 1
+        char = err.character if isinstance(err.character, str) else chr(err.character)
+        raise ConfigError([Problem(f"invalid YAML: character {escape(char)!r} (U+{ord(char):04X}) is not allowed "
+                                   f"in YAML text", source, line)]) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -126,9 +159,116 @@ def parse(text: str, source: str = "<string>") -> Any:
         raise ConfigError([Problem(f"invalid YAML: {msg}", source, line)]) from None
     except yaml.YAMLError as err:
         raise ConfigError([Problem(f"invalid YAML: {err}", source)]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return root
+
+
+class _Reader:
+    """Turns a composed YAML node graph into plain data, enforcing the safety rules. Problems
+    that leave the rest readable (bad scalars, NaN, duplicate keys, disallowed tags) are
+    collected and reading goes on, so one file reports all of them; size, depth and recursion
+    problems stop reading."""
+
+    def __init__(self, source: str, problems: list[Problem]):
+        self.source = source
+        self.problems = problems
+        self.count = 0
+        self.chars = 0
+        self.scalars = _Loader("")
+        self.open: set[int] = set()  # ids of the collection nodes being read (recursion guard)
+        self.nan_lines: set[int] = set()
+
+    def fatal(self, node: yaml.Node | None, message: str) -> None:
+        raise ConfigError([Problem(message, self.source, _line(node))])
+
+    def note(self, node: yaml.Node | None, message: str) -> None:
+        self.problems.append(Problem(message, self.source, _line(node)))
+
+    def read(self, node: yaml.Node, depth: int = 0) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            self.fatal(node, f"document expands to more than {MAX_NODES} nodes (alias bomb?); refused")
+        if id(node) in self.open:
+            self.fatal(node, "an alias refers to a node that contains it (recursive structure); refused")
+        if depth > MAX_DEPTH:
+            self.fatal(node, f"document nests deeper than {MAX_DEPTH} levels (aliases included); refused")
+        if node.tag not in _ALLOWED_TAGS:
+            self.note(node, f"tag {escape(node.tag, 80)!r} is not allowed; pipelines are plain YAML (no !!python or "
+                            f"custom tags)")
+            return None
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            if isinstance(node, yaml.MappingNode) and node.tag != _STD + "map" or \
+                    isinstance(node, yaml.SequenceNode) and node.tag != _STD + "seq":
+                self.note(node, f"tag {escape(node.tag, 80)!r} does not fit a {'mapping' if isinstance(node, yaml.MappingNode) else 'list'}")
+                return None
+            self.open.add(id(node))
+            try:
+                return self._collection(node, _line(node) or 0, depth)
+            finally:
+                self.open.discard(id(node))
+        self.chars += len(node.value)
+        if self.chars > MAX_CHARS:
+            self.fatal(node, f"document expands to more than {MAX_CHARS} characters of text (aliases included); refused")
+        try:
+            value = self.scalars.construct_object(node)
+        except (ValueError, TypeError, IndexError, KeyError, OverflowError, yaml.YAMLError) as err:
+            kind = node.tag[len(_STD):] if node.tag.startswith(_STD) else node.tag
+            why = str(err).splitlines()[0] if "digits" in str(err) else ""
+            self.note(node, f"cannot read {escape(node.value, 40)!r} as {kind}" + (f" ({escape(why, 120)})" if why else ""))
+            return None
+        if isinstance(value, float) and value != value:
+            self.nan_lines.add(_line(node) or 0)
+            self.note(node, "NaN is not a valid value")
+        return value
+
+    def _collection(self, node: yaml.Node, line: int, depth: int) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            out = LDict()
+            out.line, out.key_lines = line, {}
+            for knode, vnode in node.value:
+                if not isinstance(knode, yaml.ScalarNode):
+                    self.note(knode, "keys must be strings (or column indices), got a "
+                                     f"{'mapping' if isinstance(knode, yaml.MappingNode) else 'list'}")
+                    continue
+                key = self.read(knode, depth + 1)
+                if key is None and knode.tag in _ALLOWED_TAGS and knode.tag != _STD + "null":
+                    continue  # the key itself could not be read (noted)
+                if not isinstance(key, (str, int)) or isinstance(key, bool):
+                    self.note(knode, f"keys must be strings (or column indices), got {escape(repr(key), 60)}")
+                    continue
+                if key in out:
+                    self.note(knode, f"duplicate key {escape(repr(key), 60)}")
+                    continue
+                out[key] = self.read(vnode, depth + 1)
+                out.key_lines[key] = _line(knode) or line
+            return out
+        seq = LList(self.read(v, depth + 1) for v in node.value)
+        seq.line = line
+        return seq
+
+
+def parse(text: str, source: str = "<string>") -> Any:
+    """Safely parse YAML text into plain data with line information (raises ConfigError
+    listing every problem the reader finds)."""
+    data, problems, _ = _parse(text, source)
+    if problems:
+        raise ConfigError(problems)
+    return data
+
+
+def _parse(text: str, source: str) -> tuple[Any, list[Problem], set[int]]:
+    """(data, reader problems, lines holding NaN): reading goes on past recoverable problems."""
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_BYTES:
+        raise ConfigError([Problem(f"document is {size} bytes; the limit is {MAX_BYTES} (1 MiB)", source)])
+    node = _compose(text, source)
     if node is None:
-        return None
-    return _Reader(source, []).read(node)
+        return None, [], set()
+    problems: list[Problem] = []
+    reader = _Reader(source, problems)
+    return reader.read(node), problems, reader.nan_lines
 
 
 def top_keys() -> tuple[str, ...]:
@@ -184,7 +324,7 @@ class _Builder:
             self.add(f"the top level must be a mapping with keys {', '.join(keys)}; got {_type_name(data)}",
                      getattr(data, "line", 1))
             return None
-        key_lines = getattr(data, "key_lines", {})
+        key_lines = {str(k): v for k, v in getattr(data, "key_lines", {}).items()}
         try:
             document_model()(**{str(k): v for k, v in data.items()})
         except ValidationError as err:
@@ -225,7 +365,7 @@ class _Builder:
         if not isinstance(params, dict):
             self.add(f"parameters must be a mapping, got {_type_name(params)}", line, where)
             return None
-        key_lines = getattr(params, "key_lines", {})
+        key_lines = {str(k): v for k, v in getattr(params, "key_lines", {}).items()}
 
         def field_line(field: str) -> int | None:
             head = field.split("[")[0].split(".")[0]
@@ -267,6 +407,15 @@ class _Builder:
             for field, msg in err.issues:
                 self.add(msg, field_line(field), where, field)
             return None
+        except TypeError as err:  # a parameter name that collides with the constructor's own
+            text = str(err)
+            m = re.search(r"(?:multiple values for|unexpected keyword) argument '([^']*)'", text)
+            if m:
+                self.add(f"unknown parameter {escape(m.group(1), 60)!r}", field_line(m.group(1)), where, m.group(1))
+            else:
+                self.add(f"invalid parameters: {escape(text.splitlines()[0] if text else type(err).__name__)}",
+                         field_line(""), where)
+            return None
 
     def stage(self, items: list[Any], steps: list[Step], stage: str, line: int | None, fields: Any = None) -> None:
         """Report every step that cannot stand in ``stage`` (or honour ``fields``), at its own line."""
@@ -300,12 +449,19 @@ class _Builder:
 
 def from_data(data: Any, source: str = "<string>") -> "Pipeline":
     """Build a Pipeline from parsed YAML data (raises ConfigError listing every problem)."""
+    pipeline, problems = _build(data, source)
+    if pipeline is None:
+        raise ConfigError(problems)
+    return pipeline
+
+
+def _build(data: Any, source: str) -> "tuple[Pipeline | None, list[Problem]]":
     from .pipeline import Pipeline
 
     b = _Builder(source)
     doc = b.document(data)
     if doc is None:
-        raise ConfigError(b.problems)
+        return None, b.problems
     key_lines = getattr(doc, "key_lines", {})
     sections = b.sections(doc)
     stages: dict[str, list[Step]] = {}
@@ -319,38 +475,57 @@ def from_data(data: Any, source: str = "<string>") -> "Pipeline":
             b.stage(items, built, stage, key_lines.get(stage), sections.get("fields"))
             stages[stage] = built
     if b.problems:
-        raise ConfigError(sorted(b.problems, key=lambda p: p.line or 0))
+        return None, sorted(b.problems, key=lambda p: p.line or 0)
     seed = doc.get("seed")
-    return Pipeline(sample=stages["sample"], batch=stages["batch"], seed=seed, sections=sections)
+    return Pipeline(sample=stages["sample"], batch=stages["batch"], seed=seed, sections=sections), []
 
 
-def loads(text: str, source: str = "<string>", base_dir: str | os.PathLike[str] | None = None) -> "Pipeline":
-    """Load a pipeline from YAML text. ``source`` names it in error messages; relative paths in
-    it (e.g. noise files) resolve against ``base_dir`` (default: the current directory)."""
-    data = parse(text, source)
-    if base_dir is None:
-        return from_data(data, source)
-    with relative_to(base_dir):
-        return from_data(data, source)
+def loads(text: str, source: str = "<string>", base_dir: str | os.PathLike[str] | None = None,
+          allow_paths: Iterable[str | os.PathLike[str]] = ()) -> "Pipeline":
+    """Load a pipeline from YAML text. ``source`` names it in error messages. Files the pipeline
+    names (noise files, sidecars) resolve against ``base_dir`` (default: the current directory)
+    and must stay inside it or inside one of ``allow_paths`` (see the README's "Safety and
+    limits")."""
+    return _loads(text, source, base_dir, allow_paths, confine=True)
 
 
-def load(path: str | os.PathLike[str]) -> "Pipeline":
-    """Load a pipeline from a YAML file (refuses files over 1 MiB before reading them)."""
+def _loads(text: str, source: str, base_dir: str | os.PathLike[str] | None,
+           allow_paths: Iterable[str | os.PathLike[str]] = (), confine: bool = True) -> "Pipeline":
+    """:func:`loads`; ``confine=False`` only for text dumped from a pipeline the caller already
+    built in this program (e.g. sent to Ray actors), whose files were checked when it was built."""
+    data, problems, nan_lines = _parse(text, source)
+    with relative_to(base_dir, confine=confine, allow=allow_paths):
+        pipeline, built = _build(data, source)
+    if not problems and pipeline is not None:
+        return pipeline
+    # the reader's generic "NaN" problem gives way to the step/field message of its line
+    lines = {p.line for p in built}
+    problems = [p for p in problems if not (p.message == "NaN is not a valid value" and p.line in lines)]
+    raise ConfigError(sorted(problems + built, key=lambda p: p.line or 0))
+
+
+def load(path: str | os.PathLike[str], allow_paths: Iterable[str | os.PathLike[str]] = ()) -> "Pipeline":
+    """Load a pipeline from a YAML file (at most 1 MiB, a regular file). Files it names resolve
+    against the file's folder and must stay inside it or inside one of ``allow_paths``."""
     p = Path(path)
     source = str(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise ConfigError([Problem(f"file is {size} bytes; the limit is {MAX_BYTES} (1 MiB)", source)])
-        raw = p.read_bytes()
-    except OSError as err:
-        raise ConfigError([Problem(f"cannot read: {err.strerror or err}", source)]) from None
+        raw = read_regular(p, MAX_BYTES, "pipeline file", detail=True)
+    except ValueError as err:
+        raise ConfigError([Problem(_read_problem(str(err), source), source)]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise ConfigError([Problem("not UTF-8 text", source, line)]) from None
-    return loads(text, source, base_dir=p.parent)
+    return loads(text, source, base_dir=p.parent, allow_paths=allow_paths)
+
+
+def _read_problem(message: str, source: str) -> str:
+    """read_regular's message without the file name (the Problem names it already)."""
+    prefix = f"pipeline file {source!r}: "
+    message = message[len(prefix):] if message.startswith(prefix) else message
+    return message + " (1 MiB)" if message.endswith(f"the limit is {MAX_BYTES}") else message
 
 
 class _Flow(dict):

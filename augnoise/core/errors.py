@@ -3,6 +3,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: longest message part printed (characters); longer text is cut with "..." (a hostile file
+#: cannot make one message, or the CLI's output, grow without bound)
+MAX_MESSAGE = 300
+#: most problems listed for one file; the rest are summarised as "... and N more problems"
+MAX_PROBLEMS = 100
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape(text: object, limit: int = MAX_MESSAGE) -> str:
+    """``text`` on one line, printable and bounded: control characters, ANSI escapes and
+    newlines become visible escapes (``\\n``, ``\\x1b``), non-printable code points
+    ``\\uXXXX``, and text beyond ``limit`` characters is cut with ``...``. Everything a file,
+    a file name or a parameter controls goes through this before it reaches a message."""
+    s = str(text)
+    if len(s) > 4 * limit:  # never escape megabytes to then cut them
+        s = s[: 4 * limit]
+    out = []
+    for ch in s:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    res = "".join(out)
+    return res if len(res) <= limit else res[: limit - 3] + "..."
+
 
 class AugnoiseError(ValueError):
     """Base class of augnoise's own errors (a ValueError, so callers can catch either)."""
@@ -23,13 +52,14 @@ class Problem:
     field: str = ""  # e.g. "std"
 
     def __str__(self) -> str:
-        loc = f"{self.source}:{self.line}" if self.line is not None else self.source
+        src = escape(self.source, 200)
+        loc = f"{src}:{self.line}" if self.line is not None else src
         parts = [loc]
         if self.where:
-            parts.append(self.where)
+            parts.append(escape(self.where, 120))
         if self.field:
-            parts.append(self.field)
-        parts.append(self.message)
+            parts.append(escape(self.field, 80))
+        parts.append(escape(self.message))
         return ": ".join(parts)
 
 
@@ -38,7 +68,11 @@ class ConfigError(AugnoiseError):
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        shown = [str(p) for p in self.problems[:MAX_PROBLEMS]]
+        if len(self.problems) > MAX_PROBLEMS:
+            more = len(self.problems) - MAX_PROBLEMS
+            shown.append(f"{escape(self.problems[0].source, 200)}: ... and {more} more problem{'s' if more > 1 else ''}")
+        super().__init__("\n".join(shown))
 
 
 class ParamError(AugnoiseError):
@@ -47,9 +81,11 @@ class ParamError(AugnoiseError):
     def __init__(self, name: str, issues: list[tuple[str, str]]):
         self.name = name
         self.issues = list(issues)  # (field, message)
-        super().__init__(
-            "; ".join(f"{name}: {f}: {m}" if f else f"{name}: {m}" for f, m in self.issues)
-        )
+        shown = [f"{escape(name, 120)}: {escape(f, 80)}: {escape(m)}" if f else f"{escape(name, 120)}: {escape(m)}"
+                 for f, m in self.issues[:MAX_PROBLEMS]]
+        if len(self.issues) > MAX_PROBLEMS:
+            shown.append(f"... and {len(self.issues) - MAX_PROBLEMS} more")
+        super().__init__("; ".join(shown))
 
 
 class StepFailed(InputError):

@@ -185,7 +185,7 @@ class Transform(Step):
                 raise RuntimeError(f"transform name {cls.name!r} registered twice")
             REGISTRY[cls.name] = cls
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, /, **params: Any) -> None:
         try:
             self.params = self.Params(**params)
         except ValidationError as err:
@@ -276,6 +276,8 @@ class Transform(Step):
             raise InputError(f"batch has no field {field!r} (fields: {', '.join(map(str, data)) or 'none'})")
         x = data[field]
         n = r.size
+        if getattr(x, "is_nested", False):
+            raise InputError(f"field {field!r} must be a dense array, got a nested tensor")
         if not is_array(x) or x.ndim < 1 or x.shape[0] != n:
             raise InputError(f"field {field!r} must be an array with one row per sample ({n}), got {describe(x)}")
         applied = gate & r.below(self.p)

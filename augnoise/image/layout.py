@@ -23,9 +23,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..core.arrays import adapter_for
 from ..core.errors import InputError
 from ..core.fields import FieldSpec, declared
+from .checks import finite_range
 
 INT_MAX = {"uint8": 255, "uint16": 65535}
 FLOATS = ("float16", "bfloat16", "float32", "float64")
@@ -37,7 +37,11 @@ MAX_CHANNELS = 4
 
 
 def dtype_name(x: Any) -> str:
-    return x.dtype.name if isinstance(x, np.ndarray) else str(x.dtype).replace("torch.", "")
+    """The dtype's name (``float32``, ``bfloat16``); numpy dtypes in a non-native byte order
+    by their code (``>f4``), which is not one of :data:`DTYPES`."""
+    if isinstance(x, np.ndarray):
+        return x.dtype.name if x.dtype.isnative else x.dtype.str
+    return str(x.dtype).replace("torch.", "")
 
 
 def default_layout(x: Any, ndim: int, numpy_item: bool) -> str:
@@ -91,7 +95,10 @@ def describe(x: Any, ctx: Any, field: str, batched: bool) -> tuple[str, str, int
     item_type = getattr(ctx, "item_types", {}).get(field) if ctx is not None else None
     name = dtype_name(x)
     if name not in DTYPES:
-        hint = " (convert with .astype(np.float32) and scale to [0, 1])" if "float" in name else ""
+        if isinstance(x, np.ndarray) and not x.dtype.isnative:
+            hint = f" (non-native byte order: convert with .astype(np.{x.dtype.newbyteorder('=').name}))"
+        else:
+            hint = " (convert with .astype(np.float32) and scale to [0, 1])" if "float" in name else ""
         raise InputError(f"image dtype must be uint8, uint16, float16, bfloat16, float32 or float64, got {name}{hint}")
     layout = resolve_layout(x, batched, spec, item_type)
     shape = tuple(x.shape[1:]) if batched else tuple(x.shape)
@@ -205,7 +212,7 @@ def _float_torch(x: Any, spec: FieldSpec, layout: str, channels: int, pixels: in
     wt = torch.float64 if name == "float64" else torch.float32
     if affine is None:
         work = x if name in ("float32", "float64") else x.to(wt)
-        bad, lo, hi = adapter_for(work).finite_range(work)
+        bad, lo, hi = finite_range(work)  # one fused reduction, one host sync
         _check_unit(bad, lo if not bad else 0.0, hi if not bad else 1.0, False)
         restore = (lambda y: y) if work is x else (lambda y: y.to(x.dtype))
         return ImageBatch(work, layout, channels, pixels, 0, restore, False)
@@ -214,7 +221,7 @@ def _float_torch(x: Any, spec: FieldSpec, layout: str, channels: int, pixels: in
     a_ = torch.from_numpy(a.reshape(cs)).to(device=x.device, dtype=wt)
     b_ = torch.from_numpy(b.reshape(cs)).to(device=x.device, dtype=wt)
     unit = (x.to(wt) - b_) / a_
-    bad, lo, hi = adapter_for(unit).finite_range(unit)
+    bad, lo, hi = finite_range(unit)  # one fused reduction, one host sync
     _check_unit(bad, lo if not bad else 0.0, hi if not bad else 1.0, True)
     unit = unit.clamp_(0.0, 1.0)
 

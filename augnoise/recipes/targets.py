@@ -8,8 +8,14 @@ from pydantic import Field
 
 from ..core.errors import InputError
 from ..core.kernels import col, kernel
-from ..core.params import BaseParams, RangeParam
+from ..core.params import BaseParams, Count, FloatList, Interval, RangeParam
 from ..core.transform import Example, Transform
+
+#: most classes a label step accepts: a LabelSmoothing row is then at most 64 MiB of float32
+#: per sample (128 MiB of float64 while it is built), and every class index fits int64
+MAX_CLASSES = 2**24
+_CLASSES_WHY = "2**24: a smoothed float32 row of that many classes is 64 MiB per sample"
+_FLIP_WHY = "2**24, the bound of every label step"
 
 
 def _check_labels(x: Any, classes: int, batched: bool) -> Any:
@@ -52,7 +58,7 @@ class LabelSmoothing(_LabelStep):
     changes_type = True
 
     class Params(BaseParams):
-        classes: int = Field(..., ge=2, description="number of classes k")
+        classes: Count(ge=2, le=MAX_CLASSES, why=_CLASSES_WHY) = Field(..., description="number of classes k (2 to 2**24)")
         eps: RangeParam(ge=0, le=1) = Field(0.1, description="probability mass moved off the true class")
 
     examples = (
@@ -74,7 +80,7 @@ class LabelFlip(_LabelStep):
     name = "labels.LabelFlip"
 
     class Params(BaseParams):
-        classes: int = Field(..., ge=2, description="number of classes k")
+        classes: Count(ge=2, le=MAX_CLASSES, why=_FLIP_WHY) = Field(..., description="number of classes k (2 to 2**24)")
         rate: RangeParam(ge=0, le=1) = Field(0.1, description="probability that a label is flipped")
 
     examples = (
@@ -134,18 +140,29 @@ class InstanceNoise(Transform):
     batch_only = "needs the epoch: it runs in the batch stage only (move it under batch:)"
 
     class Params(BaseParams):
-        std: list[float] = Field([0.1, 0.0], description="[start, end] std of the schedule, in data units")
-        epochs: int = Field(10, ge=1, description="epochs over which the std is annealed")
+        std: FloatList(length=2, ge=0, names=("start", "end")) = Field(
+            [0.1, 0.0], description="[start, end] std of the schedule, in data units (finite, >= 0)")
+        epochs: Count(ge=1, le=10**9) = Field(10, description="epochs over which the std is annealed (1 to 10**9)")
         schedule: Literal["linear", "cosine"] = Field("linear", description="shape of the annealing")
-        valid_range: Optional[list[float]] = Field(None, description="clip the result into [lo, hi] (default: no clipping)")
+        valid_range: Optional[Interval()] = Field(
+            None, description="clip the result into [lo, hi], lo < hi (default: no clipping)")
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        s = self.params.std
-        if len(s) != 2 or min(s) < 0:
-            from ..core.errors import ParamError
+    def check(self, x: Any, batched: bool = False, ctx: Any = None) -> Any:
+        """A float batch of finite values (NaN or inf would pass through the noise unnoticed)."""
+        if type(x).__module__.startswith("torch"):
+            import torch
 
-            raise ParamError(self.name, [("std", f"must be [start, end] with both >= 0, got {s}")])
+            if not torch.is_floating_point(x):
+                raise InputError(f"instance noise needs a float batch, got {x.dtype}")
+            bad = int((~torch.isfinite(x)).sum())
+        else:
+            arr = np.asarray(x)
+            if arr.dtype.kind != "f":
+                raise InputError(f"instance noise needs a float batch, got {arr.dtype}")
+            bad = int((~np.isfinite(arr)).sum())
+        if bad:
+            raise InputError(f"the batch holds {bad} NaN or inf value(s); instance noise needs finite data")
+        return x
 
     def std_at(self, epoch: int) -> float:
         start, end = self.params.std
@@ -174,8 +191,15 @@ def _instance_noise(t: InstanceNoise, x: Any, params: dict[str, Any], ctx: Any) 
     if not torch.is_floating_point(x):
         raise InputError(f"instance noise needs a float batch, got {x.dtype}")
     std = t.std_at(int(ctx.epoch))
+    top = torch.finfo(x.dtype).max
+    if std * 8 > top / 2:  # normals reach about 6.7: x + std * z would overflow this dtype
+        raise InputError(f"std {std:g} is too large for a {str(x.dtype).replace('torch.', '')} batch "
+                         f"(largest value {top:g})")
+    vr = t.params.valid_range
+    if vr is not None and max(abs(vr[0]), abs(vr[1])) > top:
+        raise InputError(f"valid_range {vr} does not fit a {str(x.dtype).replace('torch.', '')} batch "
+                         f"(largest value {top:g})")
     n = int(np.prod(x.shape[1:]))
     z = philox.normals(philox.keys_tensor(params["key"], x.device), n).reshape(x.shape).to(x.dtype)
     y = x + std * z
-    vr = t.params.valid_range
     return y.clamp(vr[0], vr[1]) if vr is not None else y

@@ -27,10 +27,12 @@ def words_at(buf, tmp, k0, k1, first, count):
 
 
 @nb.njit(cache=True, nogil=True, boundscheck=False)
-def gaussian(x, out, table, scale, std, post, is_int, lo, hi, keys):
-    # v = x + scale[b] * std[j] * z: NaN stays NaN by arithmetic and sigma 0 leaves a value
-    # as it is, so most cells take no branch. Only columns with post[j] (integer or
-    # bounded, with noise) are rounded half to even and clipped to [lo[j], hi[j]].
+def gaussian(x, out, table, scale, std, post, is_int, lo, hi, fmax, keys):
+    # Float tables: v = x + scale[b] * std[j] * z. A cell whose sigma is 0 (column without
+    # noise) or that is NaN is copied as it is (its bytes, -0.0 and NaN payloads included).
+    # A sum past the dtype's finite range saturates at +-fmax (never inf). Only columns with
+    # post[j] (integer or bounded, with noise) are rounded half to even and clipped to
+    # [lo[j], hi[j]].
     m = std.shape[0]
     n = x.shape[1]
     noise = np.empty(CHUNK, np.float32)
@@ -48,12 +50,79 @@ def gaussian(x, out, table, scale, std, post, is_int, lo, hi, keys):
             normals(noise, words, table, k0, k1, start, cnt, 0)
             j = j0
             for k in range(cnt):
-                v = xs[start + k] + sigma[j] * noise[k]
-                if post[j] and v == v:
-                    if is_int[j]:
-                        v = np.rint(v)
-                    v = min(max(v, lo[j]), hi[j])
-                os_[start + k] = v
+                xv = xs[start + k]
+                s = sigma[j]
+                if s == 0 or xv != xv:
+                    os_[start + k] = xv
+                else:
+                    v = xv + s * noise[k]
+                    if v > fmax:
+                        v = fmax
+                    elif v < -fmax:
+                        v = -fmax
+                    if post[j]:
+                        if is_int[j]:
+                            v = np.rint(v)
+                        v = min(max(v, lo[j]), hi[j])
+                    os_[start + k] = v
+                j += 1
+                if j == m:
+                    j = 0
+            j0 = j
+
+
+two64 = 18446744073709551616.0
+umax = np.uint64(0xFFFFFFFFFFFFFFFF)
+two63 = 9223372036854775808.0
+
+
+@nb.njit(inline="always")
+def add_saturated(u, d, lo_, hi_):
+    # clamp(u + d, lo_, hi_) for u in [0, 2**64) and an integral float d, exactly
+    if abs(d) < two63:  # the common case: a wrapping add, the wrap tells the side
+        di = np.int64(d)
+        r = u + u64(di)
+        r = umax if (di >= 0) & (r < u) else r
+        r = u64(0) if (di < 0) & (r > u) else r
+        return min(max(r, lo_), hi_)
+    if d > 0:
+        du = umax if d >= two64 else u64(d)
+        return hi_ if (u >= hi_ or du >= hi_ - u) else max(u + du, lo_)
+    du = umax if -d >= two64 else u64(-d)
+    return lo_ if (u <= lo_ or du >= u - lo_) else min(u - du, hi_)
+
+
+@nb.njit(cache=True, nogil=True, boundscheck=False)
+def gaussian_int(x, out, table, scale, std, flip, ulo, uhi, keys):
+    # Integer tables, exactly: each value as u = x - dtype.min in uint64 (signed: the two's
+    # complement bits with the sign bit flipped, ``flip``; unsigned: ``flip`` 0). A noisy cell
+    # becomes x + round-half-to-even(sigma * z), added in exact integer arithmetic and
+    # saturated at [ulo[j], uhi[j]] (the dtype's range met with the declared bounds); cells
+    # of columns without noise are copied.
+    m = std.shape[0]
+    n = x.shape[1]
+    noise = np.empty(CHUNK, np.float32)
+    words = np.empty(half + 4, np.uint32)
+    sigma = np.empty(m, np.float64)
+    for b in range(x.shape[0]):
+        k0, k1 = key_words(keys[b])
+        for j in range(m):
+            sigma[j] = scale[b] * std[j]
+        xs = x[b]
+        os_ = out[b]
+        j0 = 0
+        for start in range(0, n, CHUNK):
+            cnt = min(CHUNK, n - start)
+            normals(noise, words, table, k0, k1, start, cnt, 0)
+            j = j0
+            for k in range(cnt):
+                xv = xs[start + k]
+                if sigma[j] == 0:
+                    os_[start + k] = xv
+                else:
+                    u = u64(np.int64(xv)) ^ flip  # int64(xv): the bits of any integer dtype
+                    r = add_saturated(u, np.rint(sigma[j] * noise[k]), ulo[j], uhi[j])
+                    os_[start + k] = np.int64(r ^ flip)
                 j += 1
                 if j == m:
                     j = 0

@@ -8,7 +8,7 @@ from typing import Any, Callable, Literal, Optional, Union
 import numpy as np
 from pydantic import Field
 
-from ..core.arrays import put_rows, take_rows
+from ..core.arrays import like, put_rows, take_rows
 from ..core.context import Context
 from ..core.errors import InputError
 from ..core.kernels import col, kernel, run_kernel
@@ -118,7 +118,9 @@ class TabularTransform(Transform):
         return t.x, {"_table": t}
 
     def _apply(self, x: Any, t: Table, ctx: Context, params: dict[str, Any]) -> tuple[Any, Any]:
-        return run_kernel(self, x, {**params, "_table": t}, ctx)
+        # a CPU tensor view (bfloat16 computed in float32) runs the numpy kernel: tensors back
+        y, mask = run_kernel(self, x, {**params, "_table": t}, ctx)
+        return like(y, x), like(mask, x)
 
     def run(self, sample: Sample, r: Any, ctx: Context) -> Sample:
         field = self.field

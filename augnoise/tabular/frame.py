@@ -1,6 +1,12 @@
-"""Features in and out: numpy rows/tables and (optionally) pandas DataFrames, as a float array
+"""Features in and out: numpy rows/tables and (optionally) pandas DataFrames, as an array
 ``(B, R, M)`` (B samples of R rows by M columns) plus what is needed to give back the same
 type, shape and dtypes.
+
+Integer tables stay integer (the kernels compute them exactly and saturate at the dtype's
+range); float32 and float64 stay as they are; float16 (and bfloat16 tensors) are computed in
+float32, which holds them exactly, and cast back saturating at the dtype's largest value. A
+DataFrame's numeric columns are viewed as float64; cells whose value did not change are given
+back exactly (int64 beyond 2**53 included).
 
 One sample is a row ``(M,)`` (B = R = 1), a table ``(R, M)`` or a DataFrame (B = 1). In a batch
 (samples on axis 0), ``(B, M)`` is B row samples, ``(B, R, M)`` B table samples, and a DataFrame
@@ -13,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core.arrays import is_array, like, numpy_view
-from ..core.errors import InputError
+from ..core.errors import InputError, escape
 
 
 def is_frame(x: Any) -> bool:
@@ -23,8 +29,9 @@ def is_frame(x: Any) -> bool:
 
 @dataclass
 class Table:
-    """A float view of the input: ``x`` (B samples, R rows, M columns; NaN = missing), numpy,
-    or a tensor on a device the numpy kernels cannot reach."""
+    """The kernels' view of the input: ``x`` (B samples, R rows, M columns; NaN = missing),
+    integer or float (see the module doc), numpy, or a tensor on a device the numpy kernels
+    cannot reach."""
 
     x: Any
     names: list[str] | None
@@ -88,7 +95,8 @@ def to_table(data: Any, batched: bool = False) -> Table:
 
 
 def tensor_table(data: Any, batched: bool) -> Table:
-    """A tensor's float view for the torch kernels (tensors on devices numpy cannot reach)."""
+    """A tensor's view for the torch kernels (tensors on devices numpy cannot reach): integer
+    tensors as they are, float16/bfloat16 as float32."""
     import torch
 
     lo_dim = 2 if batched else 1
@@ -99,13 +107,19 @@ def tensor_table(data: Any, batched: bool) -> Table:
         if bool(torch.isinf(data).any()):
             raise InputError(f"features hold {int(torch.isinf(data).sum())} inf value(s) (NaN marks a missing cell; "
                              f"inf is not allowed)")
-        x = data
-        restore = lambda y: y.to(data.dtype).reshape(data.shape)  # noqa: E731
+        if data.dtype in (torch.float32, torch.float64):
+            x = data
+            restore = lambda y: y.reshape(data.shape)  # noqa: E731
+        else:  # float16, bfloat16: computed in float32 (exact), cast back with saturation
+            x = data.to(torch.float32)
+            top = float(torch.finfo(data.dtype).max)
+            restore = lambda y: y.clamp(-top, top).to(data.dtype).reshape(data.shape)  # noqa: E731
         kinds = None
-    else:
-        info = torch.iinfo(data.dtype)
-        x = data.to(torch.float64)
-        restore = lambda y: torch.round(y).clamp_(info.min, info.max).to(data.dtype).reshape(data.shape)  # noqa: E731
+    elif data.dtype == torch.bool or data.is_complex():
+        raise InputError(f"features must be a numeric tensor, got dtype {str(data.dtype).replace('torch.', '')}")
+    else:  # integer tensors stay integer: the torch kernels compute them exactly
+        x = data
+        restore = lambda y: y.reshape(data.shape)  # noqa: E731
         kinds = ["integer"] * int(data.shape[-1])
     if batched:
         shape = (data.shape[0], 1, data.shape[1]) if data.dim() == 2 else tuple(data.shape)
@@ -115,26 +129,41 @@ def tensor_table(data: Any, batched: bool) -> Table:
 
 
 def _from_array(data: np.ndarray) -> Table:
-    if data.dtype.kind == "f":
-        from .kernels import count_inf
+    # Integer tables stay integer (the kernels compute them exactly); float16 is viewed as
+    # float32 (exact) and cast back with saturation; float32 and float64 are used as they are.
+    from .kernels import compute_dtype, count_inf, saturate
 
+    dtype, shape = data.dtype, data.shape
+    x = data.reshape(-1, data.shape[-1])
+    if dtype.kind == "f":
         infs = count_inf(data)
         if infs:
             raise InputError(f"features hold {infs} inf value(s) (NaN marks a missing cell; inf is not allowed)")
-        x = data.reshape(-1, data.shape[-1])
-        dtype, shape = data.dtype, data.shape
+        ct = compute_dtype(dtype)
+        if ct != dtype:
+            x = x.astype(ct)
 
-        def restore(y: np.ndarray) -> np.ndarray:
-            return y.astype(dtype, copy=False).reshape(shape)
-    else:
-        x = data.reshape(-1, data.shape[-1]).astype(np.float64)
-        dtype, shape = data.dtype, data.shape
-        info = np.iinfo(dtype)
+    def restore(y: np.ndarray) -> np.ndarray:
+        return (y if y.dtype == dtype else saturate(y, dtype)).reshape(shape)
 
-        def restore(y: np.ndarray) -> np.ndarray:
-            return np.clip(np.rint(y), info.min, info.max).astype(dtype).reshape(shape)
-    kinds = ["integer"] * x.shape[1] if data.dtype.kind in "iu" else None
-    return Table(x, None, kinds, restore, data.shape)
+    kinds = ["integer"] * x.shape[1] if dtype.kind in "iu" else None
+    return Table(x, None, kinds, restore, shape)
+
+
+def _column_back(y: np.ndarray, raw: np.ndarray, view: np.ndarray, dt: Any) -> Any:
+    """A numeric DataFrame column back in its dtype: cells whose float64 value did not change
+    keep their original value exactly (int64 beyond 2**53 included); changed cells are
+    rounded and saturated at the dtype's range."""
+    from .kernels import saturate
+
+    if raw.dtype.kind not in "iuf":  # pandas extension arrays (nullable Int64, ...): as before
+        return (np.rint(y) if raw.dtype.kind != "f" else y).astype(dt)
+    same = (y == view) | (np.isnan(y) & np.isnan(view))
+    if same.all():
+        return raw.copy()
+    out = raw.copy()
+    out[~same] = saturate(y[~same], raw.dtype)
+    return out
 
 
 def _from_frame(df: Any) -> Table:
@@ -156,17 +185,14 @@ def _from_frame(df: Any) -> Table:
             cols.append(s.to_numpy().astype(np.float64))
             kinds.append("binary")
             makers.append(lambda v: v != 0)
-        elif pd.api.types.is_integer_dtype(dt):
-            cols.append(s.to_numpy().astype(np.float64))
-            kinds.append(None)
-            makers.append(lambda v, dt=dt: np.rint(v).astype(dt))
-        elif pd.api.types.is_float_dtype(dt):
-            v = s.to_numpy().astype(np.float64)
-            if np.isinf(v).any():
-                raise InputError(f"column {name!r} holds inf value(s)")
+        elif pd.api.types.is_integer_dtype(dt) or pd.api.types.is_float_dtype(dt):
+            raw = s.to_numpy()
+            v = raw.astype(np.float64)
+            if raw.dtype.kind == "f" and np.isinf(v).any():
+                raise InputError(f"column {escape(repr(str(name)), 80)} holds inf value(s)")
             cols.append(v)
             kinds.append(None)
-            makers.append(lambda v, dt=dt: v.astype(dt))
+            makers.append(lambda y, raw=raw, v=v, dt=dt: _column_back(y, raw, v, dt))
         else:
             raise InputError(f"column {name!r} has dtype {dt}: features must be numeric, bool or category "
                              f"(convert string columns with .astype('category'))")

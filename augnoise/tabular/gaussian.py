@@ -17,7 +17,10 @@ class GaussianNoise(TabularTransform):
 
     Continuous columns get the noise; integer columns get it rounded (half to even); binary and
     categorical columns are untouched. Declared bounds are respected (values clipped into them).
-    NaN cells stay NaN; a constant or all-NaN column (std 0) gets no noise.
+    NaN cells stay NaN; a constant or all-NaN column (std 0) gets no noise; cells without noise
+    keep their exact bytes. Integer tables (int8..uint64) are computed exactly and saturate at
+    the dtype's range; float sums beyond the dtype's finite range saturate at its largest value,
+    and a noise std that would overflow is refused. float16 is computed in float32.
     """
 
     name = "tabular.GaussianNoise"
@@ -34,14 +37,25 @@ class GaussianNoise(TabularTransform):
     def draw(self, r: Any) -> dict[str, Any]:
         return {"scale": r.value(self.params.scale), "key": r.key()}
 
+    def scale_hi(self) -> float:
+        """The largest noise scale this step can draw."""
+        v = self.params.scale
+        return float(max(v)) if isinstance(v, (list, tuple)) else float(v)
+
     def corrupt(self, x: np.ndarray, r: Resolved, params: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         assert r.stats is not None
         kinds = r.stats.kind_array()
         noisy = r.enabled & np.isin(kinds, ("continuous", "integer"))
         std = np.where(noisy, r.stats.std, 0.0)
+        kernels.check_sigma(std, self.scale_hi(), x.dtype, r.stats.names)
         is_int = kinds == "integer"
         lo = np.where(is_int, np.ceil(r.lo), r.lo)
         hi = np.where(is_int, np.floor(r.hi), r.hi)
         y = kernels.gaussian_noise(x, params["scale"], std, is_int, lo, hi, params["key"])
-        mask = (params["scale"][:, None, None] * std[None, None, :] > 0) & ~np.isnan(x)
+        if x.dtype.kind == "f":  # sigma as the kernel rounds it
+            ct = kernels.compute_dtype(x.dtype)
+            sigma = (params["scale"][:, None] * std.astype(ct)[None, :]).astype(ct)
+        else:
+            sigma = params["scale"][:, None] * std[None, :]
+        mask = (sigma[:, None, :] > 0) & ~np.isnan(x)
         return y, mask

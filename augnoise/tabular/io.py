@@ -28,6 +28,9 @@ class CsvTable:
     categories: dict[int, list[str]] = field(default_factory=dict)  # column -> code -> string
     decimals: list[int | None] = field(default_factory=list)  # digits after the point (None: full precision)
     missing_token: list[str] = field(default_factory=list)
+    #: the cells as read (stripped), so cells a transform leaves unchanged are written back as
+    #: they were (integers beyond 2**53, which float64 cannot hold, included)
+    cells: list[list[str]] | None = None
 
     @property
     def frame_kinds(self) -> list[str | None]:
@@ -84,7 +87,7 @@ def read_csv(path: str | os.PathLike[str]) -> CsvTable:
             x[:, j] = [math.nan if m else code[c] for c, m in zip(cells, miss)]
             cats[j] = levels
             decimals.append(0)
-    return CsvTable(names, x, cats, decimals, tokens)
+    return CsvTable(names, x, cats, decimals, tokens, [[c.strip() for c in r] for r in body])
 
 
 def format_cell(t: CsvTable, j: int, v: float) -> str:
@@ -102,8 +105,15 @@ def write_csv(path: str | os.PathLike[str], t: CsvTable, x: np.ndarray) -> Path:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(t.names)
-    for row in x:
-        w.writerow([format_cell(t, j, v) for j, v in enumerate(row)])
+    x = np.asarray(x, np.float64)
+    same = None
+    if t.cells is not None and x.shape == t.x.shape:
+        same = (x == t.x) | (np.isnan(x) & np.isnan(t.x))
+    for i, row in enumerate(x):
+        if same is None:
+            w.writerow([format_cell(t, j, v) for j, v in enumerate(row)])
+        else:
+            w.writerow([t.cells[i][j] if same[i, j] else format_cell(t, j, v) for j, v in enumerate(row)])
     return atomic_write(path, buf.getvalue())
 
 

@@ -2,7 +2,10 @@
 
 A pipeline's ``tabular:`` section declares column kinds and bounds (by name or index) and
 carries the statistics :meth:`Pipeline.fit` computed on the training table (inline, or in a
-sidecar ``.npz`` beside the YAML). Tabular steps read it from the call context; per-row use in
+sidecar ``.npz`` beside the YAML). A sidecar is named relative to the pipeline's folder and
+must stay inside it unless the caller allows more; it is read as a regular file of at most
+:data:`MAX_SIDECAR_BYTES` and parsed from memory with every member checked before anything is
+allocated (see :meth:`Fitted.load_npz`). Tabular steps read it from the call context; per-row use in
 DataLoader workers therefore never needs the whole table. The section owns its YAML schema,
 its sidecar file and ``fit``.
 
@@ -15,14 +18,18 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import struct
+import zipfile
+import zlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..core.errors import InputError, ParamError
-from ..core.files import resolve_path
+from ..core.errors import InputError, ParamError, escape
+from ..core.files import read_regular, resolve_path
+from ..core.params import show
 from ..core.sections import Report, Section
 
 KINDS = ("continuous", "integer", "binary", "categorical")
@@ -128,34 +135,105 @@ class Fitted:
 
     @classmethod
     def from_data(cls, d: Any) -> "Fitted":
+        """Statistics from their inline YAML form (:meth:`to_data`), every field checked: one
+        ValueError line naming the field (``columns[3].mean``) and its value."""
         try:
-            cols = d["columns"]
-            names = d.get("names")
-            out = cls(
-                names=None if names is None else [str(n) for n in names],
-                kinds=[c["kind"] for c in cols],
-                mean=np.array([float(c["mean"]) for c in cols], np.float64),
-                std=np.array([float(c["std"]) for c in cols], np.float64),
-                pool_values=[np.asarray(c["values"], np.float64) for c in cols],
-                pool_counts=[np.asarray(c["counts"], np.int64) for c in cols],
-                n_rows=int(d["n_rows"]),
-            )
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"fitted statistics are malformed ({type(err).__name__}: {err})") from None
-        out.validate()
+            out = cls._parse_inline(d)
+            out.validate(inline=True)
+        except _Bad as err:
+            raise ValueError(f"fitted statistics are malformed: {err}") from None
         return out
 
-    def validate(self) -> None:
+    @classmethod
+    def _parse_inline(cls, d: Any) -> "Fitted":
+        if not isinstance(d, Mapping):
+            raise _Bad(f"must be a mapping with keys {', '.join(INLINE_KEYS)}, got {_kind_of(d)}")
+        unknown = [k for k in d if k not in INLINE_KEYS]
+        if unknown:
+            raise _Bad(f"{escape(str(unknown[0]), 60)}: unknown key (known: {', '.join(INLINE_KEYS)})")
+        for k in ("n_rows", "columns"):
+            if k not in d:
+                raise _Bad(f"{k}: missing")
+        cols = d["columns"]
+        if not isinstance(cols, list):
+            raise _Bad(f"columns: must be a list of column mappings, got {_kind_of(cols)}")
+        names = d.get("names")
+        if names is not None:
+            if not isinstance(names, list):
+                raise _Bad(f"names: must be a list of strings or null, got {_kind_of(names)}")
+            for i, n in enumerate(names):
+                if not isinstance(n, str):
+                    raise _Bad(f"names[{i}]: must be a string, got {show(n)}")
+        kinds, mean, std, pv, pc = [], [], [], [], []
+        for j, c in enumerate(cols):
+            where = f"columns[{j}]"
+            if not isinstance(c, Mapping):
+                raise _Bad(f"{where}: must be a mapping with keys {', '.join(COLUMN_KEYS)}, got {_kind_of(c)}")
+            for k in c:
+                if k not in COLUMN_KEYS:
+                    raise _Bad(f"{where}.{escape(str(k), 60)}: unknown key (known: {', '.join(COLUMN_KEYS)})")
+            for k in COLUMN_KEYS:
+                if k not in c:
+                    raise _Bad(f"{where}.{k}: missing")
+            if not isinstance(c["kind"], str):
+                raise _Bad(f"{where}.kind: must be one of {', '.join(KINDS)}, got {show(c['kind'])}")
+            kinds.append(c["kind"])
+            mean.append(_number(c["mean"], f"{where}.mean"))
+            std.append(_number(c["std"], f"{where}.std"))
+            for k in ("values", "counts"):
+                if not isinstance(c[k], list):
+                    raise _Bad(f"{where}.{k}: must be a list, got {_kind_of(c[k])}")
+                if len(c[k]) > POOL_SIZE:
+                    raise _Bad(f"{where}.{k}: at most {POOL_SIZE} entries, got {len(c[k])}")
+            pv.append(np.array([_number(v, f"{where}.values[{i}]") for i, v in enumerate(c["values"])], np.float64))
+            pc.append(np.array([_integer(v, f"{where}.counts[{i}]", 1, MAX_ROWS) for i, v in enumerate(c["counts"])],
+                               np.int64))
+        n_rows = _integer(d["n_rows"], "n_rows", 1, MAX_ROWS)
+        return cls(names=None if names is None else list(names), kinds=kinds, mean=np.array(mean, np.float64),
+                   std=np.array(std, np.float64), pool_values=pv, pool_counts=pc, n_rows=n_rows)
+
+    def validate(self, inline: bool = False) -> None:
+        """Check the statistics are usable; raise ValueError naming the field (inline form:
+        ``columns[j].mean``; sidecar form: ``mean (column j)``)."""
+        try:
+            self._check(inline)
+        except _Bad as err:
+            raise ValueError(f"fitted statistics are malformed: {err}") from None
+
+    def _check(self, inline: bool) -> None:
+        def at(field: str, j: int) -> str:  # the inline field, or the sidecar member, of column j
+            return f"columns[{j}].{field}" if inline else f"{'kinds' if field == 'kind' else field} (column {j})"
+
         n = len(self.kinds)
-        if any(k not in KINDS for k in self.kinds):
-            raise ValueError(f"fitted statistics: unknown kind among {sorted(set(self.kinds))}")
-        if not (len(self.mean) == len(self.std) == len(self.pool_values) == len(self.pool_counts) == n):
-            raise ValueError("fitted statistics: per-column arrays differ in length")
+        _integer(self.n_rows, "n_rows", 1, MAX_ROWS)
+        for j, k in enumerate(self.kinds):
+            if k not in KINDS:
+                raise _Bad(f"{at('kind', j)}: must be one of {', '.join(KINDS)}, got {show(k)}")
+        for field, arr in (("mean", self.mean), ("std", self.std)):
+            if len(arr) != n:
+                raise _Bad(f"{field}: {len(arr)} entries for {n} columns")
+            bad = np.flatnonzero(~np.isfinite(arr) | ((arr < 0) if field == "std" else False))
+            if bad.size:
+                j = int(bad[0])
+                want = "a finite number >= 0" if field == "std" else "a finite number"
+                raise _Bad(f"{at(field, j)}: must be {want}, got {show(float(arr[j]))}")
+        if len(self.pool_values) != n or len(self.pool_counts) != n:
+            raise _Bad(f"values/counts: pools for {len(self.pool_values)} columns, expected {n}")
         if self.names is not None and len(self.names) != n:
-            raise ValueError("fitted statistics: names and columns differ in length")
-        for v, c in zip(self.pool_values, self.pool_counts):
-            if v.shape != c.shape or (c < 0).any() or not np.isfinite(v).all():
-                raise ValueError("fitted statistics: a donor pool is malformed")
+            raise _Bad(f"names: {len(self.names)} names for {n} columns")
+        for j, (v, c) in enumerate(zip(self.pool_values, self.pool_counts)):
+            if v.shape != c.shape or v.ndim != 1:
+                raise _Bad(f"{at('counts', j)}: {c.size} counts for {v.size} values")
+            if v.size > POOL_SIZE:
+                raise _Bad(f"{at('values', j)}: at most {POOL_SIZE} values per column, got {v.size}")
+            bad = np.flatnonzero(~np.isfinite(v))
+            if bad.size:
+                raise _Bad(f"{at('values', j)}: must be finite numbers, got {show(float(v[bad[0]]))}")
+            bad = np.flatnonzero((c < 1) | (c > MAX_ROWS))
+            if bad.size:
+                raise _Bad(f"{at('counts', j)}: must be integers in [1, {MAX_ROWS}], got {show(int(c[bad[0]]))}")
+            if int(c.sum()) > self.n_rows:
+                raise _Bad(f"{at('counts', j)}: the counts add up to {int(c.sum())}, more than n_rows ({self.n_rows})")
 
     def save_npz(self) -> bytes:
         buf = io.BytesIO()
@@ -173,22 +251,189 @@ class Fitted:
         return buf.getvalue()
 
     @classmethod
-    def load_npz(cls, path: Path) -> "Fitted":
+    def load_npz(cls, path: str | os.PathLike[str], name: str | None = None) -> "Fitted":
+        """Statistics from a sidecar ``.npz`` written by :meth:`save_npz`, read safely: a regular
+        file of at most :data:`MAX_SIDECAR_BYTES`, parsed from memory with every member's
+        name, declared size, dtype and shape checked before anything is allocated (no pickle,
+        no object arrays). Any problem is one ValueError line naming the file (as ``name``,
+        default the path) and the field."""
+        shown = escape(repr(str(name if name is not None else os.fspath(path))), 200)
+        what = "cannot read fitted statistics"
         try:
-            with np.load(path, allow_pickle=False) as z:
-                off = z["offsets"]
-                out = cls(
-                    names=[str(n) for n in z["names"]] if bool(z["has_names"]) else None,
-                    kinds=[str(k) for k in z["kinds"]],
-                    mean=z["mean"].astype(np.float64), std=z["std"].astype(np.float64),
-                    pool_values=[z["values"][a:b].astype(np.float64) for a, b in zip(off[:-1], off[1:])],
-                    pool_counts=[z["counts"][a:b].astype(np.int64) for a, b in zip(off[:-1], off[1:])],
-                    n_rows=int(z["n_rows"]),
-                )
-        except (OSError, KeyError, ValueError) as err:
-            raise ValueError(f"cannot read fitted statistics {str(path)!r}: {err}") from None
-        out.validate()
+            data = read_regular(path, MAX_SIDECAR_BYTES, what)
+        except ValueError as err:
+            msg = str(err)
+            prefix = f"{what} {os.fspath(path)!r}: "
+            raise ValueError(f"{what} {shown}: {msg[len(prefix):] if msg.startswith(prefix) else escape(msg)}") from None
+        try:
+            arrays = _read_npz(data)
+            out = cls._from_arrays(arrays)
+            out._check(inline=False)
+        except _Unreadable as err:
+            raise ValueError(f"{what} {shown}: {err}") from None
+        except _Bad as err:
+            raise ValueError(f"fitted statistics {shown} are malformed: {err}") from None
         return out
+
+    @classmethod
+    def _from_arrays(cls, z: dict[str, np.ndarray]) -> "Fitted":
+        n = z["kinds"].shape[0]
+        off = z["offsets"]
+        if off.shape[0] != n + 1:
+            raise _Bad(f"offsets: {off.shape[0]} entries for {n} columns (expected {n + 1})")
+        nv = z["values"].shape[0]
+        if z["counts"].shape[0] != nv:
+            raise _Bad(f"counts: {z['counts'].shape[0]} counts for {nv} values")
+        if off.dtype.kind == "u":  # before the cast to int64, which would wrap
+            off = np.minimum(off, np.uint64(nv + 1))
+        off = off.astype(np.int64)
+        if off[0] != 0 or off[-1] != nv or (np.diff(off) < 0).any():
+            raise _Bad(f"offsets: must rise from 0 to the number of values ({nv}), got {show(off.tolist())}")
+        counts = z["counts"]
+        if counts.dtype.kind == "u":  # before the cast to int64, which would wrap
+            counts = np.minimum(counts, np.uint64(MAX_ROWS + 1))
+        counts = counts.astype(np.int64)
+        has_names = bool(z["has_names"])
+        names = [str(v) for v in z["names"]] if has_names else None
+        values = z["values"].astype(np.float64)
+        return cls(names=names, kinds=[str(k) for k in z["kinds"]],
+                   mean=z["mean"].astype(np.float64), std=z["std"].astype(np.float64),
+                   pool_values=[values[a:b] for a, b in zip(off[:-1], off[1:])],
+                   pool_counts=[counts[a:b] for a, b in zip(off[:-1], off[1:])],
+                   n_rows=int(z["n_rows"]))
+
+
+#: top-level keys of the inline ``fitted:`` mapping, and of each of its columns
+INLINE_KEYS = ("n_rows", "names", "columns")
+COLUMN_KEYS = ("kind", "mean", "std", "values", "counts")
+#: a sidecar file may hold at most this many bytes, on disk and uncompressed (all members)
+MAX_SIDECAR_BYTES = 64 * 1024 * 1024
+#: n_rows and pool counts are at most this (exact in float64)
+MAX_ROWS = 2 ** 53
+#: the members of a sidecar: accepted dtype kinds and number of dimensions
+NPZ_MEMBERS = {
+    "kinds": ("U", 1), "names": ("U", 1), "has_names": ("b", 0), "mean": ("f", 1), "std": ("f", 1),
+    "n_rows": ("iu", 0), "values": ("f", 1), "counts": ("iu", 1), "offsets": ("iu", 1),
+}
+_KIND_WORDS = {"U": "strings", "b": "a bool", "f": "floats", "iu": "integers"}
+
+
+class _Bad(ValueError):
+    """A field of the statistics is wrong (the message starts with the field)."""
+
+
+class _Unreadable(ValueError):
+    """The sidecar is not a readable .npz archive."""
+
+
+def _kind_of(v: Any) -> str:
+    return "a list" if isinstance(v, list) else "a mapping" if isinstance(v, Mapping) else \
+        "null" if v is None else type(v).__name__
+
+
+def _number(v: Any, field: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _Bad(f"{field}: must be a number, got {show(v)}")
+    try:
+        f = float(v)
+    except OverflowError:
+        raise _Bad(f"{field}: must be a finite number, got {show(v)}") from None
+    if not math.isfinite(f):
+        raise _Bad(f"{field}: must be a finite number, got {show(v)}")
+    return f
+
+
+def _integer(v: Any, field: str, lo: int, hi: int) -> int:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise _Bad(f"{field}: must be an integer in [{lo}, {hi}], got {show(v)}")
+    if not lo <= int(v) <= hi:
+        raise _Bad(f"{field}: must be an integer in [{lo}, {hi}], got {show(v)}")
+    return int(v)
+
+
+def _read_npz(data: bytes) -> dict[str, np.ndarray]:
+    """The arrays of a sidecar archive held in memory, checked before any allocation: the zip's
+    end record (no zip64, a small central directory), member names, compression, declared
+    sizes, and each ``.npy`` header's dtype and shape."""
+    if data[:6] == b"\x93NUMPY":
+        raise _Unreadable("a plain .npy file, not an .npz archive of fitted statistics")
+    # the end-of-central-directory record, without a comment, as np.savez writes it
+    if len(data) < 22 or data[-22:-18] != b"PK\x05\x06" or data[-2:] != b"\x00\x00":
+        raise _Unreadable("not an .npz archive (truncated or corrupt)")
+    entries = int.from_bytes(data[-12:-10], "little")
+    cd_size = int.from_bytes(data[-10:-6], "little")
+    if entries > 2 * len(NPZ_MEMBERS) or cd_size > 64 * 1024:
+        raise _Unreadable(f"the archive lists {entries} members in a {cd_size}-byte directory; a sidecar has "
+                          f"{len(NPZ_MEMBERS)}")
+    if len(data) >= 42 and data[-42:-38] == b"PK\x06\x07":
+        raise _Unreadable("zip64 archives are not accepted")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError,
+            RuntimeError, struct.error, KeyError, OverflowError) as err:
+        raise _Unreadable(f"not an .npz archive (truncated or corrupt: {escape(err, 120)})") from None
+    seen: dict[str, zipfile.ZipInfo] = {}
+    total = 0
+    for info in infos:
+        key = info.filename[:-4] if info.filename.endswith(".npy") else None
+        if key not in NPZ_MEMBERS:
+            raise _Bad(f"{escape(repr(info.filename), 80)}: unexpected member (a sidecar holds "
+                       f"{', '.join(k + '.npy' for k in NPZ_MEMBERS)})")
+        if key in seen:
+            raise _Bad(f"{key}: the member appears twice")
+        if info.flag_bits & 0x1:
+            raise _Unreadable(f"member {key}.npy is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _Unreadable(f"member {key}.npy uses compression method {info.compress_type} (stored or deflated only)")
+        total += info.file_size
+        if total > MAX_SIDECAR_BYTES:
+            raise _Unreadable(f"the members declare more than {MAX_SIDECAR_BYTES} bytes uncompressed "
+                              f"(member {key}.npy: {info.file_size} bytes)")
+        seen[key] = info
+    missing = [k for k in NPZ_MEMBERS if k not in seen]
+    if missing:
+        raise _Bad(f"{missing[0]}: missing from the archive")
+    try:
+        return {k: _read_member(zf, seen[k], k) for k in NPZ_MEMBERS}
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError, NotImplementedError, RuntimeError,
+            struct.error, OverflowError) as err:
+        raise _Unreadable(f"truncated or corrupt .npz archive ({escape(err, 120)})") from None
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> np.ndarray:
+    from numpy.lib import format as npy
+
+    kinds, ndim = NPZ_MEMBERS[key]
+    with zf.open(info) as fp:
+        try:
+            version = npy.read_magic(fp)
+            if version == (1, 0):
+                shape, fortran, dtype = npy.read_array_header_1_0(fp, max_header_size=4096)
+            elif version == (2, 0):
+                shape, fortran, dtype = npy.read_array_header_2_0(fp, max_header_size=4096)
+            else:
+                raise _Bad(f"{key}: .npy format version {version} is not supported")
+        except (ValueError, SyntaxError, TypeError) as err:
+            if isinstance(err, _Bad):
+                raise
+            raise _Bad(f"{key}: not a valid .npy member ({escape(err, 120)})") from None
+        header = fp.tell()
+        if dtype.hasobject or dtype.kind not in kinds or dtype.itemsize == 0 or dtype.fields is not None:
+            raise _Bad(f"{key}: expected {_KIND_WORDS[kinds]}, got dtype {escape(str(dtype), 60)}")
+        if len(shape) != ndim:
+            want = "a single value (0-d array)" if ndim == 0 else "a 1-d array"
+            raise _Bad(f"{key}: expected {want}, got a {len(shape)}-d array of shape {escape(str(shape), 60)}")
+        count = math.prod(shape)
+        nbytes = count * dtype.itemsize
+        if nbytes != info.file_size - header:
+            raise _Bad(f"{key}: the header declares {nbytes} bytes of data but the member holds "
+                       f"{info.file_size - header}")
+        raw = fp.read(nbytes)
+        if len(raw) != nbytes:
+            raise _Unreadable(f"member {key}.npy is truncated")
+    arr = np.frombuffer(raw, dtype=dtype).reshape(shape)
+    return arr.astype(dtype.newbyteorder("="))
 
 
 class TabularSection(Section):
@@ -238,7 +483,7 @@ class TabularSection(Section):
         fline = lines.get("fitted", line)
         try:
             if isinstance(fitted, str):
-                sec.fitted = Fitted.load_npz(resolve_path(fitted))
+                sec.fitted = Fitted.load_npz(resolve_path(fitted), name=fitted)
                 sec.sidecar = fitted
             elif isinstance(fitted, Mapping):
                 sec.fitted = Fitted.from_data(fitted)
@@ -361,6 +606,10 @@ def fit_stats(x: np.ndarray, spec: TabularSection, names: Sequence[str] | None,
     """
     if x.ndim != 2 or x.shape[0] < 1:
         raise InputError(f"fit needs a 2-D table with at least one row, got shape {x.shape}")
+    if x.dtype.kind == "f" and x.dtype.itemsize < 4:
+        x = x.astype(np.float32)  # float16: exact in float32
+    elif x.dtype.kind not in "iuf":
+        raise InputError(f"fit needs a numeric table, got dtype {x.dtype}")
     spec.check_names(names, x.shape[1])
     n, m = x.shape
     missing = np.isnan(x)
@@ -376,11 +625,7 @@ def fit_stats(x: np.ndarray, spec: TabularSection, names: Sequence[str] | None,
     filled = np.where(missing, 0, x)
     binary = np.all(missing | (filled == 0) | (filled == 1), axis=0) & (count > 0)
     integral = np.all(filled == np.round(filled), axis=0) & (count > 0)
-    total = filled.sum(axis=0, dtype=np.float64)
-    mean = np.divide(total, count, out=np.zeros(m), where=count > 0)
-    dev = np.where(missing, 0.0, x - mean.astype(x.dtype))
-    var = np.divide((dev.astype(np.float64) ** 2).sum(axis=0), count, out=np.zeros(m), where=count > 1)
-    std = np.sqrt(var)
+    mean, std = moments(x, missing, count)
     kinds = []
     for j in range(m):
         declared = spec.decl_for(j, names).kind
@@ -395,6 +640,44 @@ def fit_stats(x: np.ndarray, spec: TabularSection, names: Sequence[str] | None,
         pv.append(vals)
         pc.append(cnts)
     return Fitted(list(names) if names is not None else None, kinds, mean, std, pv, pc, n)
+
+
+def moments(x: np.ndarray, missing: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and (population) std of a 2-D table (NaN = missing), as float64,
+    without overflow or loss of precision to the values' magnitude.
+
+    Integer columns are shifted by their minimum in exact integer arithmetic first (int64
+    beyond 2**53 keeps its spread). Float columns whose values could overflow when squared or
+    subtracted (or underflow when squared) are scaled by a power of two (exact) first; other
+    columns are computed as they are, so their results are unchanged bit for bit."""
+    m = x.shape[1]
+    if x.dtype.kind in "iu":
+        if x.shape[0] == 0 or m == 0:
+            return np.zeros(m), np.zeros(m)
+        lo = x.min(axis=0)
+        if x.dtype.kind == "i":  # x - min as uint64: exact modulo 2**64, and the true difference is < 2**64
+            shifted = x.astype(np.int64, copy=False).view(np.uint64) - lo.astype(np.int64).view(np.uint64)
+        else:
+            shifted = x.astype(np.uint64, copy=False) - lo.astype(np.uint64)
+        mean_s, std = moments(shifted.astype(np.float64), missing, count)
+        return lo.astype(np.float64) + mean_s, std
+    filled = np.where(missing, 0, x)
+    with np.errstate(invalid="ignore"):
+        amax = np.abs(filled).max(axis=0) if x.shape[0] else np.zeros(m, x.dtype)
+    amax = amax.astype(np.float64)
+    # float32: x - mean must stay finite; float64: squares and their sum must stay finite
+    big = amax > (2.0 ** 120 if x.dtype.itemsize <= 4 else 2.0 ** 480)
+    tiny = (amax > 0) & (amax < 2.0 ** -480) if x.dtype == np.float64 else np.zeros(m, bool)
+    scale = np.ones(m)
+    if big.any() or tiny.any():
+        sel = big | tiny
+        scale[sel] = np.ldexp(1.0, np.frexp(amax[sel])[1] - 1)  # scaled magnitudes in [1, 2)
+        filled = filled.astype(np.float64) / scale  # exact: powers of two
+    total = filled.sum(axis=0, dtype=np.float64)
+    mean = np.divide(total, count, out=np.zeros(m), where=count > 0)
+    dev = np.where(missing, 0.0, filled - mean.astype(filled.dtype))
+    var = np.divide((dev.astype(np.float64) ** 2).sum(axis=0), count, out=np.zeros(m), where=count > 1)
+    return mean * scale, np.sqrt(var) * scale
 
 
 def _num(v: float) -> str:

@@ -3,6 +3,7 @@ augnoise._plugins): CPU tensors are viewed as numpy without a copy, so numba ker
 their memory; rows are taken and put on the tensor's device."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ class TorchAdapter:
         return isinstance(x, torch.Tensor)
 
     def numpy_view(self, x: torch.Tensor) -> np.ndarray | None:
-        if x.device.type != "cpu" or x.dtype not in _NUMPY_OK or x.is_sparse or x.is_quantized:
+        if x.device.type != "cpu" or x.dtype not in _NUMPY_OK or x.is_sparse or x.is_quantized or x.is_nested:
             return None
         t = x.detach()
         if not t.is_contiguous():
@@ -41,11 +42,17 @@ class TorchAdapter:
         return torch.stack(xs)
 
     def finite_range(self, x: torch.Tensor) -> tuple[int, float, float]:
-        finite = torch.isfinite(x)
-        bad = int((~finite).sum())
-        if bad or x.numel() == 0:
-            return bad, 0.0, 0.0
-        return 0, float(x.min()), float(x.max())
+        """``(count of NaN/inf values, min, max)`` in one fused reduction: ``torch.aminmax``
+        propagates NaN and keeps inf, so one pass and one host sync tell whether every value is
+        finite; the count (a second pass) is taken only when one is not. ``(0, 0.0, 0.0)`` when
+        empty."""
+        if x.numel() == 0:
+            return 0, 0.0, 0.0
+        t = x.detach()
+        lo, hi = torch.stack(torch.aminmax(t)).tolist()  # one reduction, one host sync
+        if math.isfinite(lo) and math.isfinite(hi):
+            return 0, float(lo), float(hi)
+        return int((~torch.isfinite(t)).sum()), float(lo), float(hi)
 
     def describe(self, x: torch.Tensor) -> str:
         return f"{x.dtype} {tuple(x.shape)} on {x.device}"

@@ -73,9 +73,10 @@ def test_load_time_errors(tmp_path):
     sf.write(tmp_path / "silent.wav", np.zeros(800, np.float32), 8000)
     (tmp_path / "empty").mkdir()
     cases = [
-        (str(tmp_path / "bad.wav"), f"paths: cannot read noise file '{tmp_path / 'bad.wav'}'"),
+        # an unrecognised file and a missing one give the same message (issue 14)
+        (str(tmp_path / "bad.wav"), f"paths: '{tmp_path / 'bad.wav'}': missing or unreadable (or not a regular file)"),
         (str(tmp_path / "silent.wav"), f"paths: noise file '{tmp_path / 'silent.wav'}' is silent (no non-zero sample)"),
-        (str(tmp_path / "nope.wav"), f"paths: '{tmp_path / 'nope.wav'}' does not exist"),
+        (str(tmp_path / "nope.wav"), f"paths: '{tmp_path / 'nope.wav'}': missing or unreadable (or not a regular file)"),
         (str(tmp_path / "empty"), f"paths: folder '{tmp_path / 'empty'}' holds no .flac/.ogg/.wav files"),
         ([], "paths: must be a file or folder path, or a non-empty list of them, got []"),
     ]
@@ -95,7 +96,7 @@ def test_yaml_paths_are_relative_to_the_pipeline_file(tmp_path):
     assert "paths: noise" in p.dumps()  # written as given
     bad = tmp_path / "cfg" / "q.yaml"
     bad.write_text("seed: 1\nsample:\n  - audio.BackgroundNoise:\n      paths: missing\n")
-    with pytest.raises(augnoise.ConfigError, match=rf"^{bad}:4: step 1 \(audio.BackgroundNoise\): paths: 'missing' does not exist"):
+    with pytest.raises(augnoise.ConfigError, match=rf"^{bad}:4: step 1 \(audio.BackgroundNoise\): paths: 'missing': missing or unreadable"):
         augnoise.load(bad)
 
 

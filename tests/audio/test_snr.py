@@ -7,7 +7,7 @@ from tests.conftest import run_step
 from augnoise.audio import BackgroundNoise, ColorNoise, GaussianNoise, GaussianSNR
 from tests.conftest import ROOT
 
-NOISE_DIR = f"{ROOT}/samples/noise"
+NOISE_DIR = f"{ROOT}/pipelines/noise"
 RATE = 16000
 Z = 5.0
 

@@ -10,6 +10,7 @@ byte, the torch kernel on CPU equals the numpy kernel, and CUDA agrees when pres
 from __future__ import annotations
 
 import random
+import tempfile
 from typing import Any
 
 import numpy as np
@@ -136,7 +137,9 @@ def test_p_zero_is_identity_and_p_one_always_applies(name, i):
 @pytest.mark.parametrize("name, i", SAMPLE)
 def test_yaml_round_trip_gives_the_same_bytes(name, i):
     p, step, ex = build(name, i)
-    q = augnoise.loads(p.dumps())
+    # example noise files live in the temp folder: a YAML pipeline reads files outside its own
+    # folder only where the caller allows it
+    q = augnoise.loads(p.dumps(), allow_paths=[tempfile.gettempdir()])
     assert q == p and q.dumps() == p.dumps()
     sample = ex.sample()
     assert all(same_sample(p(sample, index=k), q(sample, index=k)) for k in INDICES[:3])

@@ -185,7 +185,7 @@ def test_no_global_random_state_is_touched():
     p = augnoise.loads(
         "seed: 3\nsample:\n  - image.GaussianNoise: {std: 0.1}\n  - image.ShotNoise: {photons: 30}\n"
         "  - image.SpeckleNoise: {std: 0.2}\n  - image.SaltAndPepper: {amount: 0.1}\n"
-        "  - albumentations.RandomBrightnessContrast: {p: 1}\n  - albumentations.GaussNoise: {p: 1}\n"
+        "  - albumentations.RandomBrightnessContrast: {p: 1}\n  - albumentations.ISONoise: {p: 1}\n"
         "batch:\n  - image.GaussianNoise: {std: 0.1}\n  - image.SaltAndPepper: {amount: 0.1}\n"
     )
     p(IMG, index=1)
