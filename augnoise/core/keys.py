@@ -150,7 +150,25 @@ def draw_words(key: Sequence[int], r: int) -> tuple[int, int, int, int]:
     return philox((r, 0, key[2], key[3]), (key[0], key[1]))
 
 
-class Rand:
+class _StepDraws:
+    """What :class:`Rand` and :class:`RandBatch` share: the step (node of the tree) they draw for."""
+
+    __slots__ = ()
+    _tree: "Tree"
+    _node: int
+
+    @property
+    def step(self) -> Any:
+        """The step these draws belong to."""
+        return self._tree.steps[self._node]
+
+    @property
+    def path(self) -> str:
+        """The step's path ("2.1": child 1 of top-level step 2)."""
+        return self._tree.paths[self._node]
+
+
+class Rand(_StepDraws):
     """The draws of one step for one sample: plain Python numbers from the step's words.
 
     Every call consumes words in order (so a step draws the same values in either stage):
@@ -166,16 +184,6 @@ class Rand:
         self._pos = 0
         self._extra: tuple[int, tuple[int, ...]] | None = None
         self.tape: Any = None
-
-    @property
-    def step(self) -> Any:
-        """The step these draws belong to."""
-        return self._tree.steps[self._node]
-
-    @property
-    def path(self) -> str:
-        """The step's path ("2.1": child 1 of top-level step 2)."""
-        return self._tree.paths[self._node]
 
     batched = False
 
@@ -241,7 +249,7 @@ class Rand:
         return c
 
 
-class RandBatch:
+class RandBatch(_StepDraws):
     """The draws of one step for ``B`` samples at once: numpy arrays of the values :class:`Rand`
     gives each sample (bit for bit)."""
 
@@ -254,16 +262,6 @@ class RandBatch:
         self._pos = 0
         self._extra: tuple[int, np.ndarray] | None = None
         self.tape: Any = None
-
-    @property
-    def step(self) -> Any:
-        """The step these draws belong to."""
-        return self._tree.steps[self._node]
-
-    @property
-    def path(self) -> str:
-        """The step's path ("2.1": child 1 of top-level step 2)."""
-        return self._tree.paths[self._node]
 
     @property
     def size(self) -> int:
