@@ -3,7 +3,9 @@
 uint8 HxWx3 at 256 and 512, one thread each, rounds interleaved so both see the same machine
 load; the median round is reported. augnoise is timed through a Pipeline, i.e. including the
 per-sample key derivation (Philox) that real use pays for. The same run also
-measures the std each library delivers on a mid-grey image (albumentations truncates).
+measures the std each library delivers on a mid-grey image (albumentations truncates), and
+image.Corruption (the four ImageNet-C noise corruptions at severity 3, uint8 224x224x3) against
+the reference definitions written with numpy (a seeded Generator) as the peer.
 """
 from __future__ import annotations
 
@@ -16,6 +18,25 @@ sys.path.append(str(Path(__file__).resolve().parent))  # after site-packages: ra
 from _common import machine, median, rate, single_thread  # noqa: E402
 
 STD = 0.1
+CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise")
+
+
+def reference_corruption(x8: np.ndarray, name: str, c: float, rng: np.random.Generator) -> np.ndarray:
+    """The ImageNet-C definition (hendrycks/robustness make_imagenet_c.py) with numpy: the peer."""
+    x = x8 / 255.0
+    if name == "gaussian_noise":
+        y = x + rng.normal(size=x.shape, scale=c)
+    elif name == "shot_noise":
+        y = rng.poisson(x * c) / c
+    elif name == "impulse_noise":  # scikit-image random_noise(mode='s&p', amount=c): per value
+        y = x.copy()
+        flipped = rng.random(x.shape) < c
+        salted = rng.random(x.shape) < 0.5
+        y[flipped & salted] = 1.0
+        y[flipped & ~salted] = 0.0
+    else:
+        y = x + x * rng.normal(size=x.shape, scale=c)
+    return np.uint8(np.clip(y, 0, 1) * 255)
 
 
 def main(quick: bool = False) -> int:
@@ -62,7 +83,35 @@ def main(quick: bool = False) -> int:
             n = out.astype(np.float64) - 128
             print(f"| {std} ({std * 255:.1f} levels) | {label} | {n.std():.2f} | {n.std() / expected - 1:+.1%} "
                   f"| {np.mean(n == 0):.1%} |")
+    corruptions(rounds, budget)
     return 0
+
+
+def corruptions(rounds: int, budget: float) -> None:
+    """image.Corruption vs the numpy reference definition, severity 3, uint8 224x224x3."""
+    import augnoise
+    from augnoise.image import Corruption
+    from augnoise.image.corruption import CONSTANTS
+
+    img = np.random.default_rng(2).integers(0, 256, (224, 224, 3), dtype=np.uint8)
+    print()
+    print("image.Corruption (ImageNet-C table, severity 3) vs the reference definition in numpy, uint8 224x224x3:")
+    print()
+    print("| corruption | numpy reference (img/s) | augnoise image.Corruption (img/s) | ratio |")
+    print("|---|---:|---:|---:|")
+    for name in CORRUPTIONS:
+        c = CONSTANTS["imagenet_c"][name][2]
+        rng = np.random.default_rng(0)
+        pipe = augnoise.Pipeline(sample=[Corruption(name=name, severity=3)], seed=0)
+        pipe(img, index=0)  # compile / load the kernel outside the timing
+        probe = rate(lambda i: reference_corruption(img, name, c, rng), 3, 1)[0]
+        calls = max(3, int(probe * budget / rounds))
+        rr, ro = [], []
+        for _ in range(rounds):
+            rr += rate(lambda i: reference_corruption(img, name, c, rng), calls, 1)
+            ro += rate(lambda i: pipe(img, index=i), calls, 1)
+        r, o = median(rr), median(ro)
+        print(f"| {name} | {r:,.0f} | {o:,.0f} | {o / r:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from .background import BackgroundNoise
 from .checks import FULL_SCALE, dtype_name
 from .color import ColorNoise
 from .gaussian import GaussianNoise
-from .kernels import _color_weights, snr_gains
+from .kernels import _one_sided, a_weighting_power, band_bins, clip_rates, snr_gains
 from .snr import GaussianSNR
 
 
@@ -63,15 +63,31 @@ def gaussian(t: GaussianNoise, x: Any, params: dict[str, Any], ctx: Any) -> Any:
     return _finish(u + _per_clip(col(params["std"]), u)[:, None, None] * _noise(u, params), x, t.params.clip)
 
 
-def _mix(u: Any, z: Any, params: dict[str, Any], per_channel: bool) -> Any:
-    """``u + g * z`` at the drawn SNRs (float64 powers and gains, as the numpy kernels)."""
+def _mix(u: Any, z: Any, params: dict[str, Any], per_channel: bool, powers: Any = None) -> Any:
+    """``u + g * z`` at the drawn SNRs (float64 powers and gains, as the numpy kernels);
+    ``powers``: the ``(signal, noise)`` powers to use instead of the mean squares."""
     import torch
 
-    ps = (u.to(torch.float64) ** 2).mean(dim=2)
-    pn = (z.to(torch.float64) ** 2).mean(dim=2)
+    if powers is None:
+        powers = ((u.to(torch.float64) ** 2).mean(dim=2), (z.to(torch.float64) ** 2).mean(dim=2))
     snr = torch.from_numpy(col(params["snr_db"])).to(u.device)
-    gain = snr_gains(ps, pn, snr, per_channel).to(u.dtype)
+    gain = snr_gains(powers[0], powers[1], snr, per_channel).to(u.dtype)
     return u + gain[:, :, None] * z.to(u.dtype)
+
+
+def _weighted_power(x: Any, rates: np.ndarray) -> Any:
+    """The numpy kernels' ``weighted_mean_square`` on the device: A-weighted per-channel power
+    of ``(B, C, N)`` from its DFT in float64."""
+    import torch
+
+    n = x.shape[-1]
+    spec = torch.fft.rfft(x.to(torch.float64), dim=-1)
+    power = spec.real**2 + spec.imag**2
+    bins = power.shape[-1]
+    k = torch.arange(bins, dtype=torch.float64, device=x.device)
+    f = k[None, :] * (torch.from_numpy(rates.astype(np.float64)).to(x.device)[:, None] / n)
+    side = torch.from_numpy(_one_sided(bins, n) / float(n) ** 2).to(x.device)
+    return (power * (side * a_weighting_power(f))[:, None, :]).sum(dim=-1)
 
 
 @kernel(GaussianSNR, "torch")
@@ -82,8 +98,8 @@ def gaussian_snr(t: GaussianSNR, x: Any, params: dict[str, Any], ctx: Any) -> An
 
 @kernel(ColorNoise, "torch")
 def colored(t: ColorNoise, x: Any, params: dict[str, Any], ctx: Any) -> Any:
-    """The numpy kernel's spectrum (the same normals as complex bins, the same weights), with
-    torch's inverse FFT on the batch's device."""
+    """The numpy kernel's spectrum (the same normals as complex bins, the same weights and band
+    bins, per clip), with torch's inverse FFT on the batch's device."""
     import torch
     from scipy import fft
 
@@ -92,16 +108,30 @@ def colored(t: ColorNoise, x: Any, params: dict[str, Any], ctx: Any) -> Any:
     u = _unit(x)
     b, c, n = u.shape
     keys = philox.keys_tensor(params["key"], u.device)
-    if n < 2 or t.exponent == 0.0:
+    expo = np.ascontiguousarray(np.broadcast_to(col(params["exponent"]), (b,)))
+    rates = clip_rates(params, b) if t.needs_rate else np.zeros(b, np.int64)
+    if t.banded:  # the clip's own length, bins of the band per clip (its rate)
+        m = n
+        edges = np.array([band_bins(n, int(r), t.params.band) for r in rates] if n >= 2 else [(1, 0)] * b, np.float64)
+    else:  # 0.4: a fast length, every bin but DC
+        m = fft.next_fast_len(n, real=True) if n >= 2 else n
+        edges = np.tile(np.array([1.0, m // 2], np.float64), (b, 1))
+    white = np.full(b, n < 2) | ((expo == 0.0) & (not t.banded))
+    if white.all():
         z = philox.normals(keys, c * n).reshape(b, c, n)
     else:
-        m = fft.next_fast_len(n, real=True)
         bins = m // 2 + 1
         pairs = philox.normals(keys, c * 2 * bins).reshape(b, c, bins, 2)
-        w = torch.from_numpy(_color_weights(bins, float(t.exponent)).copy()).to(u.device)
-        spec = torch.complex(pairs[..., 0], pairs[..., 1]) * w
+        k = torch.arange(bins, dtype=torch.float64, device=u.device)
+        lo, hi, e = (torch.from_numpy(np.array(v, np.float64)).to(u.device)[:, None] for v in (edges[:, 0], edges[:, 1], expo))
+        w = torch.where((k >= lo) & (k <= hi), k.clamp(min=1.0) ** (-e / 2.0), 0.0).to(torch.float32)
+        spec = torch.complex(pairs[..., 0], pairs[..., 1]) * w[:, None, :]
         z = torch.fft.irfft(spec, n=m, dim=-1)[..., :n].to(torch.float32)
-    return _finish(_mix(u, z, params, t.params.per_channel), x, t.params.clip)
+        if white.any():
+            rows = torch.from_numpy(np.flatnonzero(white)).to(u.device)
+            z[rows] = philox.normals(keys[rows], c * n).reshape(-1, c, n)
+    powers = (_weighted_power(u, rates), _weighted_power(z, rates)) if t.params.weighting == "A" else None
+    return _finish(_mix(u, z, params, t.params.per_channel, powers), x, t.params.clip)
 
 
 _BANKS: dict[tuple, Any] = {}

@@ -31,7 +31,7 @@ def _param_rows(model: Any) -> list[tuple[str, str, str, str]]:
     rows = []
     schema = model.model_json_schema()
     props = schema.get("properties", {})
-    common = ("p", "field")  # shared by every step: listed after the transform's own
+    common = ("p", "field", "same_on_batch")  # shared by every step: listed after the transform's own
     fields = [f for f in model.model_fields if f not in common] + [f for f in common if f in model.model_fields]
     for name in fields:
         info = model.model_fields[name]

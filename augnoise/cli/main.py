@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="augnoise",
         description="Noise augmentation pipelines for deep learning: list transforms, validate "
         "YAML pipelines, preview and apply them to files (locally or on Ray), run the denoising "
-        "and anomaly recipes, draw robustness curves, and benchmark.",
+        "and anomaly recipes, write corruption-robustness reports and curves, and benchmark.",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -78,13 +78,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--anomaly-class", type=int, default=None, help="anomaly: this class is anomalous, the rest normal")
     s.add_argument("--label-column", default=None, help="CSV column holding the labels")
 
-    s = sub.add_parser("robustness", help="a model's accuracy as a pipeline's noise level rises (CSV + PNG curve)")
+    s = sub.add_parser(
+        "robustness", help="corruption report (error per corruption x severity, mCE; CSV + JSON + heatmap) or a "
+        "one-parameter sweep of a pipeline (CSV + PNG curve)",
+        description="Two forms, exactly one per call: --corruptions C1,C2 [--severities 1-5] [--table T] "
+        "[--baseline errors.csv] writes a corruption report (corruption_report.csv/.json/.png); --pipeline P "
+        "--levels L sweeps the level of P's first step (robustness.csv/.png).")
     _allow_path(s)
     s.add_argument("--model", required=True, help="TorchScript model file")
-    s.add_argument("--data", default="digits", help="digits | breast_cancer | a .csv with --label-column")
-    s.add_argument("--pipeline", "-p", required=True, help="pipeline YAML; its first step's level is swept")
-    s.add_argument("--levels", required=True, help="comma-separated levels, e.g. 0,0.05,0.1,0.2")
-    s.add_argument("--param", default=None, help="parameter of the first step to sweep (default: its main level)")
+    s.add_argument("--data", default="digits", help="digits | breast_cancer | a folder of images | a .csv with --label-column")
+    s.add_argument("--corruptions", default=None,
+                   help="report: comma-separated image.Corruption names, e.g. gaussian_noise,shot_noise,impulse_noise,speckle_noise")
+    s.add_argument("--severities", default=None, help="report: severities, e.g. 1-5 or 1,3,5 (default 1-5)")
+    s.add_argument("--table", default=None, help="report: severity table, imagenet_c or cifar10_c (default imagenet_c)")
+    s.add_argument("--baseline", default=None,
+                   help="report: CSV of baseline errors (corruption,severity,error; a 'clean' row for relative mCE)")
+    s.add_argument("--seed", type=int, default=None, help="report: key seed of the corruptions (default 0)")
+    s.add_argument("--limit", type=int, default=None, help="report: only the first N samples")
+    s.add_argument("--no-progress", action="store_true", help="report: no progress bar on stderr")
+    s.add_argument("--pipeline", "-p", default=None, help="sweep: pipeline YAML; its first step's level is swept")
+    s.add_argument("--levels", default=None, help="sweep: comma-separated levels, e.g. 0,0.05,0.1,0.2")
+    s.add_argument("--param", default=None, help="sweep: parameter of the first step to sweep (default: its main level)")
     s.add_argument("--label-column", default=None)
     s.add_argument("--input-shape", default=None, help="reshape each input for the model, e.g. 1,8,8")
     s.add_argument("-o", "--out", default="out/robustness")

@@ -18,8 +18,8 @@ from pydantic.functional_validators import BeforeValidator
 
 from .context import Context
 from .errors import InputError, ParamError, locate
-from .params import Probability, show, translate_validation_error
-from .transform import Sample, Step
+from .params import SAME_ON_BATCH_DOC, Probability, show, translate_validation_error
+from .transform import SHARED, Sample, Step
 
 COMPOSITES: dict[str, type["Composite"]] = {}
 
@@ -54,6 +54,7 @@ class CompositeParams(BaseModel):
 
     transforms: StepList = Field(..., description="the child steps")
     p: Probability = Field(1.0, description="probability that the composite is applied to a sample")
+    same_on_batch: bool = Field(False, description=SAME_ON_BATCH_DOC)
 
 
 #: the weights of a OneOf are relative; their sum must lie in [MIN_WEIGHT_SUM, MAX_WEIGHT_SUM] so
@@ -171,6 +172,10 @@ class Composite(Step):
     def p(self) -> float:  # type: ignore[override]
         return float(self.params.p)
 
+    @property
+    def same_on_batch(self) -> bool:  # type: ignore[override]
+        return bool(self.params.same_on_batch)
+
     def children(self) -> list[Step]:
         return self.transforms
 
@@ -181,10 +186,19 @@ class Composite(Step):
         """Per child: whether it is applied (a bool per sample; arrays for a RandBatch)."""
         raise NotImplementedError
 
+    def choice_problem(self, chosen: list[bool]) -> str:
+        """Why per-child choices (from a replayed record) are not ones this composite makes
+        ('' if they are)."""
+        return ""
+
+    def _chosen(self, r: Any) -> list[Any]:
+        tape = getattr(r, "tape", None)
+        return self.choose(r) if tape is None else tape.choose(self, r)
+
     def run(self, sample: Sample, r: Any, ctx: Context) -> Sample:
         if not r.below(self.p):
             return sample
-        chosen = self.choose(r)
+        chosen = self._chosen(r)
         for j, child in enumerate(self.transforms):
             if chosen[j]:
                 try:
@@ -195,12 +209,15 @@ class Composite(Step):
 
     def run_batch(self, data: Sample, r: Any, gate: np.ndarray, ctx: Context) -> Sample:
         applied = gate & r.below(self.p)
-        chosen = self.choose(r)
+        chosen = self._chosen(r)
         for j, child in enumerate(self.transforms):
             sub = applied & chosen[j]
             if sub.any():
+                rc = r.child(j)
+                if getattr(rc, "tape", True) is None and child.same_on_batch:
+                    rc.tape = SHARED
                 try:
-                    data = child.run_batch(data, r.child(j), sub, ctx)
+                    data = child.run_batch(data, rc, sub, ctx)
                 except InputError as err:
                     raise locate(err, j + 1, child.name) from None
         return data
@@ -213,6 +230,8 @@ class Composite(Step):
         cfg.update(self._extra_config())
         if self.p != 1.0:
             cfg["p"] = self.params.p
+        if self.same_on_batch:
+            cfg["same_on_batch"] = True
         return {self.name: cfg}
 
 
@@ -234,6 +253,13 @@ class OneOf(Composite):
             cum = np.cumsum(np.asarray(self.weights, np.float64))
             c = np.minimum(np.searchsorted(cum, r.random() * cum[-1], side="right"), n - 1)
         return [c == j for j in range(n)]
+
+    def choice_problem(self, chosen: list[bool]) -> str:
+        if sum(chosen) != 1:
+            return f"OneOf applies exactly one child, got {show(chosen)}"
+        if self.weights is not None and not self.weights[chosen.index(True)]:
+            return f"child {chosen.index(True) + 1} has weight 0 and is never chosen, got {show(chosen)}"
+        return ""
 
     def _extra_config(self) -> dict[str, Any]:
         return {} if self.weights is None else {"weights": list(self.weights)}
@@ -258,6 +284,12 @@ class SomeOf(Composite):
             out.append(before < k)
         return out
 
+    def choice_problem(self, chosen: list[bool]) -> str:
+        lo, hi = (self.n[0], self.n[1]) if isinstance(self.n, list) else (self.n, self.n)
+        if not lo <= sum(chosen) <= hi:
+            return f"SomeOf applies {lo if lo == hi else f'{lo} to {hi}'} children, got {sum(chosen)}: {show(chosen)}"
+        return ""
+
     def _extra_config(self) -> dict[str, Any]:
         return {"n": self.n}
 
@@ -271,5 +303,11 @@ class Sometimes(Composite):
     def choose(self, r: Any) -> list[Any]:
         return [True] * len(self.transforms)
 
+    def choice_problem(self, chosen: list[bool]) -> str:
+        return "" if all(chosen) else f"Sometimes applies all its children, got {show(chosen)}"
+
     def to_config(self) -> dict[str, Any]:
-        return {self.name: {"transforms": [t.to_config() for t in self.transforms], "p": self.params.p}}
+        cfg: dict[str, Any] = {"transforms": [t.to_config() for t in self.transforms], "p": self.params.p}
+        if self.same_on_batch:
+            cfg["same_on_batch"] = True
+        return {self.name: cfg}

@@ -15,6 +15,12 @@ from its own words in order, through :class:`Rand` (one sample, plain Python num
 arithmetic, so both give the same values. The first two blocks of every node are derived for
 all samples in one compiled call; further words are computed on demand. ``occurrence`` tells
 repeated draws of one index in one epoch apart (0 by default).
+
+A :class:`Rand` / :class:`RandBatch` may carry a *tape* (``r.tape``): an object that sees the
+probability test (the first ``below`` of a node), the transform's ``draw`` and a composite's
+choices, to record them (``pipeline(..., record=True)``), replay them
+(``pipeline.replay``) or share the first row's draws over a batch (``same_on_batch``). Child
+draws inherit their parent's tape. Without a tape (the default) nothing changes.
 """
 from __future__ import annotations
 
@@ -61,6 +67,10 @@ class Tree:
         self.parent = np.array(parent, np.int64)
         self.child_index = np.array(child_index, np.uint32)
         self.node_of = {id(s): i for i, s in enumerate(self.steps)}
+        #: each node's path as the user reads it: "2" for top-level step 2, "2.1" for its first child
+        self.paths: list[str] = []
+        for node, (par, j) in enumerate(zip(parent, child_index)):
+            self.paths.append(str(j + 1) if par < 0 else f"{self.paths[par]}.{j + 1}")
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -140,7 +150,25 @@ def draw_words(key: Sequence[int], r: int) -> tuple[int, int, int, int]:
     return philox((r, 0, key[2], key[3]), (key[0], key[1]))
 
 
-class Rand:
+class _StepDraws:
+    """What :class:`Rand` and :class:`RandBatch` share: the step (node of the tree) they draw for."""
+
+    __slots__ = ()
+    _tree: "Tree"
+    _node: int
+
+    @property
+    def step(self) -> Any:
+        """The step these draws belong to."""
+        return self._tree.steps[self._node]
+
+    @property
+    def path(self) -> str:
+        """The step's path ("2.1": child 1 of top-level step 2)."""
+        return self._tree.paths[self._node]
+
+
+class Rand(_StepDraws):
     """The draws of one step for one sample: plain Python numbers from the step's words.
 
     Every call consumes words in order (so a step draws the same values in either stage):
@@ -148,13 +176,14 @@ class Rand:
     ``integers``/``int_value`` one.
     """
 
-    __slots__ = ("_rows", "_node", "_tree", "_w", "_pos", "_extra")
+    __slots__ = ("_rows", "_node", "_tree", "_w", "_pos", "_extra", "tape")
 
     def __init__(self, rows: list[list[int]], node: int, tree: Tree):
         self._rows, self._node, self._tree = rows, node, tree
         self._w = rows[node]
         self._pos = 0
         self._extra: tuple[int, tuple[int, ...]] | None = None
+        self.tape: Any = None
 
     batched = False
 
@@ -203,7 +232,10 @@ class Rand:
         return self.u64()
 
     def below(self, p: float) -> bool:
-        """True with probability ``p`` (the probability test)."""
+        """True with probability ``p`` (the probability test: a node's first ``below`` goes
+        through its tape, if it has one)."""
+        if self.tape is not None and self._pos == 0:
+            return self.tape.gate(self, self.random() < p)
         return self.random() < p
 
     def words(self, n: int) -> list[int]:
@@ -211,15 +243,17 @@ class Rand:
         return [self.u32() for _ in range(n)]
 
     def child(self, j: int) -> "Rand":
-        """The draws of child ``j`` of this (composite) step."""
-        return Rand(self._rows, self._tree.children[self._node][j], self._tree)
+        """The draws of child ``j`` of this (composite) step (with this step's tape)."""
+        c = Rand(self._rows, self._tree.children[self._node][j], self._tree)
+        c.tape = self.tape
+        return c
 
 
-class RandBatch:
+class RandBatch(_StepDraws):
     """The draws of one step for ``B`` samples at once: numpy arrays of the values :class:`Rand`
     gives each sample (bit for bit)."""
 
-    __slots__ = ("_words", "_node", "_tree", "_pos", "_extra")
+    __slots__ = ("_words", "_node", "_tree", "_pos", "_extra", "tape")
 
     batched = True
 
@@ -227,6 +261,7 @@ class RandBatch:
         self._words, self._node, self._tree = words, node, tree
         self._pos = 0
         self._extra: tuple[int, np.ndarray] | None = None
+        self.tape: Any = None
 
     @property
     def size(self) -> int:
@@ -267,6 +302,8 @@ class RandBatch:
         return self.u64()
 
     def below(self, p: float) -> np.ndarray:
+        if self.tape is not None and self._pos == 0:
+            return self.tape.gate(self, self.random() < p)
         return self.random() < p
 
     def words(self, n: int) -> np.ndarray:
@@ -274,7 +311,9 @@ class RandBatch:
         return np.stack([self.u32() for _ in range(n)], axis=1) if n else np.zeros((self.size, 0), np.uint64)
 
     def child(self, j: int) -> "RandBatch":
-        return RandBatch(self._words, self._tree.children[self._node][j], self._tree)
+        c = RandBatch(self._words, self._tree.children[self._node][j], self._tree)
+        c.tape = self.tape
+        return c
 
     def sample(self, b: int) -> Rand:
         """The draws of sample ``b`` alone (a :class:`Rand` giving the same values)."""

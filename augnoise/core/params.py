@@ -260,14 +260,24 @@ def _check_field(v: Any) -> Any:
 FieldName = Annotated[Optional[Any], AfterValidator(_check_field), WithJsonSchema({"type": "string"})]
 
 
+#: what ``same_on_batch`` means (the field's description wherever a step has it)
+SAME_ON_BATCH_DOC = ("batch stage only: draw this step's parameters (probability test, values, choices) once per "
+                     "batch, from the batch's first row, and share them with every row; noise streams stay per sample")
+#: parameters every step accepts that "unknown parameter" messages do not list (they are
+#: still suggested for a near miss)
+UNLISTED = ("same_on_batch",)
+
+
 class BaseParams(BaseModel):
-    """Parameters every transform has: ``p`` (probability of applying) and ``field``."""
+    """Parameters every transform has: ``p`` (probability of applying), ``field``, and
+    ``same_on_batch`` (batch stage: one draw per batch, see :data:`SAME_ON_BATCH_DOC`)."""
 
     # allow_inf_nan=False: every plain float field refuses NaN and +-inf ("must be finite")
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
     p: Probability = Field(1.0, description="probability that the step is applied to a sample")
     field: FieldName = Field(None, description="sample field the step acts on (default by modality)")
+    same_on_batch: bool = Field(False, description=SAME_ON_BATCH_DOC)
 
 
 _TYPE_WORDS = {
@@ -300,7 +310,7 @@ def translate_validation_error(
                 if close:
                     msg += f"; did you mean {close[0]!r}?"
             if fields is not None:
-                msg += f" (known: {', '.join(fields)})"
+                msg += f" (known: {', '.join(f for f in fields if f not in UNLISTED)})"
         elif typ in _TYPE_WORDS:
             msg = f"must be {_TYPE_WORDS[typ]}, got {show(inp)}"
         elif typ == "finite_number":

@@ -1,6 +1,8 @@
 """The Pipeline: a seed, a per-sample stage and a batch stage of steps, and its sections."""
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import warnings
 import weakref
@@ -11,12 +13,17 @@ import numpy as np
 
 from .arrays import is_array, like, numpy_view
 from .context import Context
-from .errors import AugnoiseError, InputError, KeyReuseWarning, ParamError, locate
+from .errors import AugnoiseError, InputError, KeyReuseWarning, ParamError, escape, locate
 from .fields import FieldsSection
 from .keys import (BATCH_STAGE, MAX_EPOCH, MAX_OCCURRENCE, SAMPLE_STAGE, Tree, batch_rand, check_key_part,
                    key_array, sample_rand)
 from .sections import SECTIONS, Section
-from .transform import NotStackable, Sample, Step
+from .params import show
+from .transform import SHARED, NotStackable, Recorder, Replayer, Sample, Step
+
+#: the format tag of records (``pipeline(..., record=True)``); a record carries it as
+#: ``{"augnoise_record": RECORD_VERSION, ...}``
+RECORD_VERSION = 1
 
 #: rows per vectorised call of :meth:`Pipeline.apply_rows` (bounds the memory of the keys)
 ROWS_PER_CALL = 1 << 16
@@ -175,12 +182,17 @@ class Pipeline:
 
     # -- running ------------------------------------------------------------------------------
     def __call__(self, data: Any, *, index: int | None = None, epoch: int = 0, occurrence: int = 0,
-                 trace: list | None = None) -> Any:
+                 trace: list | None = None, record: bool = False) -> Any:
         """Run the sample stage on one sample dict (or a bare array, the pipeline's primary
         field) keyed by ``(seed, epoch, index, occurrence)``; returns a new dict (or array).
         ``index`` is required: it is what makes two samples' noise differ (a call without it is
         an error that says how to key the call). The input is not modified. Pass a list as
-        ``trace`` to collect ``(step name, drawn values)`` of the applied steps."""
+        ``trace`` to collect ``(step name, drawn values)`` of the applied steps.
+
+        With ``record=True`` the call returns ``(output, record)``: ``record`` is plain
+        JSON-serialisable data holding the parameters that were applied (see :meth:`replay`)."""
+        if record is not False and record is not True:
+            raise InputError(f"record must be true or false, got {show(record)}")
         if index is None:
             raise InputError(
                 "pipeline(x) needs the sample's key: pass index= (the sample's position in its dataset) and "
@@ -189,6 +201,14 @@ class Pipeline:
         index = check_key_part("index", index, 2**64)
         epoch = check_key_part("epoch", epoch, MAX_EPOCH)
         occurrence = check_key_part("occurrence", occurrence, MAX_OCCURRENCE)
+        tape = Recorder() if record else None
+        out = self._run_sample(data, index, epoch, occurrence, trace, tape)
+        if tape is None:
+            return out
+        return out, self._make_record(tape, index, epoch, occurrence)
+
+    def _run_sample(self, data: Any, index: int, epoch: int, occurrence: int, trace: list | None,
+                    tape: Any) -> Any:
         bare = not isinstance(data, Mapping)
         if bare and not is_array(data):
             raise InputError(f"a sample must be a dict of fields or an array, got {type(data).__name__}")
@@ -199,11 +219,106 @@ class Pipeline:
             ctx = self._context(SAMPLE_STAGE, epoch=epoch, index=index, occurrence=occurrence, trace=trace,
                                 item_types=_item_types(sample))
             for i, (step, r) in enumerate(zip(self.sample, rands)):
+                r.tape = tape
                 try:
                     sample = step.run(sample, r, ctx)
                 except InputError as err:
                     raise locate(err, i + 1, step.name) from None
+                except Exception as err:  # noqa: BLE001 - only a replayed record's values can get here
+                    if not isinstance(tape, Replayer) or isinstance(err, AugnoiseError):
+                        raise
+                    raise InputError(f"step {i + 1} ({step.name}): the record's values could not be applied: "
+                                     f"{type(err).__name__}: {escape(err)}") from None
         return sample[field] if bare else sample
+
+    # -- records ------------------------------------------------------------------------------
+    def _digests(self) -> list[str]:
+        """Per node of the sample tree: a short digest of the step's own configuration (its
+        children left out), so a record names the step whose configuration differs."""
+        cached = self.__dict__.get("_digest_cache")
+        if cached is None:
+            cached = []
+            for step in self._trees[SAMPLE_STAGE].steps:
+                (name, params), = step.to_config().items()
+                own = {k: v for k, v in (params or {}).items() if k != "transforms"} if step.children() else params
+                text = json.dumps([name, own], sort_keys=True, default=repr)
+                cached.append(hashlib.sha256(text.encode()).hexdigest()[:16])
+            self.__dict__["_digest_cache"] = cached
+        return cached
+
+    def _make_record(self, tape: Recorder, index: int, epoch: int, occurrence: int) -> dict[str, Any]:
+        tree = self._trees[SAMPLE_STAGE]
+        digests = dict(zip(tree.paths, self._digests()))
+        steps = {}
+        for path, e in tape.steps.items():
+            steps[path] = {"name": e["name"], "config": digests[path],
+                           **{k: v for k, v in e.items() if k != "name"}}
+        return {"augnoise_record": RECORD_VERSION, "seed": self.seed, "stage": "sample", "index": index,
+                "epoch": epoch, "occurrence": occurrence, "steps": steps}
+
+    def replay(self, data: Any, record: Mapping[str, Any]) -> Any:
+        """Apply exactly the parameters of ``record`` (what ``pipeline(x, index=..., record=True)``
+        returned, or its JSON round trip) to ``data``, a sample dict or a bare array; returns
+        what a normal call returns.
+
+        Every step gets the record's probability test, drawn values, composite choices and kernel
+        keys, so replaying on the recorded sample gives the recorded output byte for byte, and
+        replaying on another sample applies the same parameters and the same noise streams to
+        it. A record is checked first: it must come from a pipeline with these steps (names and
+        configurations, path by path) and this seed; each value must be of the kind the step
+        draws and pass the step's own parameter checks (an edited ``std`` is fine within the
+        step's bounds). Problems are :class:`InputError` naming the step."""
+        tape, index, epoch, occurrence = self._check_record(record)
+        return self._run_sample(data, index, epoch, occurrence, None, tape)
+
+    def _check_record(self, record: Any) -> tuple[Replayer, int, int, int]:
+        if not isinstance(record, Mapping):
+            raise InputError(f"record must be a mapping (what pipeline(x, index=..., record=True) returns), "
+                             f"got {type(record).__name__}")
+        if record.get("augnoise_record") != RECORD_VERSION:
+            raise InputError(f"record: augnoise_record: must be {RECORD_VERSION} (an augnoise record of this "
+                             f"version), got {show(record.get('augnoise_record'))}")
+        seed = record.get("seed")
+        if seed != self.seed or isinstance(seed, bool):
+            raise InputError(f"record: seed: the record was made by a pipeline with seed {show(seed)}, this "
+                             f"pipeline has seed {self.seed}")
+        if record.get("stage") != "sample":
+            raise InputError(f"record: stage: only sample-stage records can be replayed, got "
+                             f"{show(record.get('stage'))}")
+        parts = []
+        for name, limit in (("index", 2**64), ("epoch", MAX_EPOCH), ("occurrence", MAX_OCCURRENCE)):
+            try:
+                parts.append(check_key_part(name, record.get(name), limit))
+            except (TypeError, ValueError):
+                raise InputError(f"record: {name}: must be an integer in [0, {limit}), "
+                                 f"got {show(record.get(name))}") from None
+        steps = record.get("steps")
+        if not isinstance(steps, Mapping):
+            raise InputError(f"record: steps: must be a mapping of step paths to entries, got {show(steps)}")
+        tree = self._trees[SAMPLE_STAGE]
+        nodes = {path: node for node, path in enumerate(tree.paths)}
+        digests = self._digests()
+        for path, entry in steps.items():
+            node = nodes.get(path) if isinstance(path, str) else None
+            label = escape(path, 40) if isinstance(path, str) else show(path)
+            if node is None:
+                raise InputError(f"record: step {label}: this pipeline has no such step (its sample steps: "
+                                 f"{', '.join(tree.paths) or 'none'}): a record from another pipeline")
+            here = tree.steps[node].name
+            if not isinstance(entry, Mapping):
+                raise InputError(f"step {path} ({here}): record: must be a mapping, got {show(entry)}")
+            if entry.get("name") != here:
+                raise InputError(f"step {path} ({here}): record: name: the record has {show(entry.get('name'))} "
+                                 f"here: a record from another pipeline")
+            if entry.get("config") != digests[node]:
+                raise InputError(f"step {path} ({here}): record: config: the record was made with other parameters "
+                                 f"for this step ({show(entry.get('config'))}, this step: {digests[node]}): a record "
+                                 f"from another pipeline")
+        missing = [p for p in tree.paths if "." not in p and p not in steps]
+        if missing:
+            raise InputError(f"step {missing[0]} ({tree.steps[nodes[missing[0]]].name}): record: has no entry for "
+                             f"this step: a record from another pipeline, or cut")
+        return Replayer(steps), parts[0], parts[1], parts[2]
 
     def _run_steps(self, stage: int, data: Sample, indices: np.ndarray, epochs: np.ndarray,
                    occurrences: np.ndarray, ctx: Context) -> Sample:
@@ -213,6 +328,8 @@ class Pipeline:
         rands = batch_rand(self._trees[stage], self.seed, stage, indices, epochs, occurrences)
         gate = np.ones(indices.shape[0], bool)
         for k, (step, r) in enumerate(zip(steps, rands)):
+            if stage == BATCH_STAGE and step.same_on_batch:
+                r.tape = SHARED  # one draw per batch: the first row's (see Pipeline.apply_batch)
             try:
                 data = step.run_batch(data, r, gate, ctx)
             except InputError as err:
@@ -284,6 +401,11 @@ class Pipeline:
         before collation (the loader passes ``{"image": "numpy"}`` for numpy images, which
         collate to channels-last batches); declared ``fields`` layouts take precedence.
         Returns a new dict (or array).
+
+        A step with ``same_on_batch: true`` draws its parameters once per batch: the batch's
+        first row's probability test, values and composite choices go to every row (kernel
+        keys, the noise streams, stay per row). This is a deliberate, opt-in exception to keying
+        by sample: with it, a row's parameters depend on which sample leads its batch.
 
         Batches with no dataset indices (a GAN's generated batch, say) need keys that change
         from call to call, e.g. ``indices = step * B + arange(B)``: calling again with the same

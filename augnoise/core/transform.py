@@ -17,9 +17,19 @@ A transform is a small class:
 Defining a subclass with a ``name`` registers it. A transform never mutates its input and never
 touches global random state. ``batch_capable`` (the batch stage runs on any torch device) is
 true when a ``torch`` kernel is registered.
+
+Recording and replaying: a subclass's ``draw`` is wrapped (once, when the class is defined) so
+that a *tape* on its draws (``r.tape``, see :mod:`augnoise.core.keys`) sees the values: the
+:class:`Recorder` keeps them as plain data (``pipeline(..., record=True)``), the
+:class:`Replayer` hands back a record's values instead (``pipeline.replay``, after checking
+them against a fresh draw and the step's own ``Params``), and :data:`SHARED` gives every row of
+a batch the first row's values (``same_on_batch``), keys (values named ``*key*``) excepted.
 """
 from __future__ import annotations
 
+import functools
+import math
+import re
 from typing import Any, Callable, ClassVar, Iterator, Mapping, NamedTuple
 
 import numpy as np
@@ -29,9 +39,9 @@ from dataclasses import replace
 
 from .arrays import describe, is_array, put_rows, take_rows
 from .context import Context
-from .errors import InputError, ParamError
+from .errors import InputError, ParamError, escape
 from .kernels import backends, run_kernel
-from .params import BaseParams, translate_validation_error
+from .params import BaseParams, show, translate_validation_error
 
 Sample = dict[str, Any]
 
@@ -66,6 +76,8 @@ class Step:
     #: why the step can only run in the batch stage ('' if it can run in the sample stage)
     batch_only: ClassVar[str] = ""
     p: float = 1.0
+    #: batch stage: draw once per batch (the first row's draws) and share with every row
+    same_on_batch: bool = False
 
     def run(self, sample: Sample, r: Any, ctx: Context) -> Sample:  # pragma: no cover - abstract
         """One sample: return a new sample dict (``sample`` itself when nothing changes)."""
@@ -117,6 +129,8 @@ class Step:
         """Why this step (alone) cannot stand in ``stage`` ('sample' or 'batch'); '' if it can."""
         if stage == "sample" and self.batch_only:
             return self.batch_only
+        if stage == "sample" and self.same_on_batch:
+            return SAME_ON_BATCH_SAMPLE
         return ""
 
     #: the keys of a ``fields:`` declaration (layout, range, normalize) this step reads for the
@@ -151,6 +165,11 @@ class Step:
         return f"{name}({args})"
 
 
+#: why ``same_on_batch`` cannot stand in the sample stage
+SAME_ON_BATCH_SAMPLE = ("same_on_batch applies to the batch stage only (the sample stage draws per sample); "
+                        "move the step under batch: or drop same_on_batch")
+
+
 def batch_capable_names() -> list[str]:
     """Names of the registered transforms that can run in the batch stage."""
     from .registry import transform_names
@@ -180,6 +199,9 @@ class Transform(Step):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._has_inputs = cls.inputs is not Transform.inputs
+        own_draw = cls.__dict__.get("draw")
+        if own_draw is not None and not getattr(own_draw, "_taped", False):
+            cls.draw = _taped(own_draw)  # type: ignore[method-assign]
         if cls.__dict__.get("name"):
             if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
                 raise RuntimeError(f"transform name {cls.name!r} registered twice")
@@ -205,6 +227,10 @@ class Transform(Step):
     def p(self) -> float:  # type: ignore[override]
         return float(self.params.p)
 
+    @property
+    def same_on_batch(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self.params, "same_on_batch", False))
+
     def fields(self) -> set[str]:
         return {self.field}
 
@@ -229,6 +255,27 @@ class Transform(Step):
     def draw(self, r: Any) -> dict[str, Any]:
         """This call's random values (see the module doc)."""
         return {}
+
+    def drawn_problems(self, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """``(field, message)`` for drawn ``values`` (from a replayed record) that this step's
+        ``Params`` would refuse as fixed values (a std above its bound, a negative rate); only
+        values named like a parameter can be checked this way. Kinds (number, key, boolean)
+        are checked before, against a fresh draw."""
+        names = [k for k in values if k in self.Params.model_fields and k not in ("p", "field", "same_on_batch")]
+        if not names:
+            return []
+        try:
+            self.Params(**{**self.params.model_dump(exclude_unset=True), **{k: values[k] for k in names}})
+        except ValidationError as err:
+            out = []
+            for f, m in translate_validation_error(err, list(self.Params.model_fields)):
+                head = re.split(r"[.\[]", f, maxsplit=1)[0]
+                if head in names:
+                    out.append((f, m))
+                elif not f and any(m.startswith(f"{n}: ") for n in names):
+                    out.append(tuple(m.split(": ", 1)))  # type: ignore[arg-type]
+            return out
+        return []
 
     def kernel_input(self, x: Any, ctx: Context | None = None) -> tuple[Any, dict[str, Any]]:
         """What this transform's kernels take for a batch ``x``, and extra (non-drawn) values
@@ -300,7 +347,8 @@ class Transform(Step):
 
     def to_config(self) -> dict[str, Any]:
         given = self.params.model_dump(exclude_unset=True)
-        order = [k for k in given if k not in ("p", "field")] + [k for k in ("p", "field") if k in given]
+        common = ("p", "field", "same_on_batch")
+        order = [k for k in given if k not in common] + [k for k in common if k in given]
         return {self.name: {k: given[k] for k in order}}
 
     @classmethod
@@ -321,3 +369,200 @@ def trace_values(params: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(v, (int, float, str, np.integer, np.floating)):
             out[k] = v.item() if hasattr(v, "item") else v
     return out
+
+
+# -- tapes: record, replay, same_on_batch ---------------------------------------------------------
+_HEX_KEY = re.compile(r"0x[0-9a-fA-F]{1,16}\Z")
+
+
+def is_key_name(name: str) -> bool:
+    """Whether a drawn value named ``name`` is a kernel key (a noise stream's 64-bit key)."""
+    return "key" in name
+
+
+def _taped(fn: Callable[[Any, Any], dict[str, Any]]) -> Callable[[Any, Any], dict[str, Any]]:
+    """``draw`` that hands its values to the tape of its draws, if they have one."""
+    @functools.wraps(fn)
+    def draw(self: Any, r: Any) -> dict[str, Any]:
+        tape = getattr(r, "tape", None)
+        if tape is None:
+            return fn(self, r)
+        return tape.draw(self, r, fn)
+
+    draw._taped = True  # type: ignore[attr-defined]
+    return draw
+
+
+def untaped(step: Any, r: Any, fn: Callable[[Any, Any], Any]) -> Any:
+    """``fn(step, r)`` with ``r``'s tape lifted, so nested draws (``super().draw(r)``) pass
+    through and the tape sees one value set per step."""
+    tape, r.tape = r.tape, None
+    try:
+        return fn(step, r)
+    finally:
+        r.tape = tape
+
+
+def encode_value(name: str, v: Any) -> Any:
+    """A drawn value as JSON data: numbers, booleans and strings as themselves, kernel keys
+    (``*key*`` integers) as 16-digit hex strings (64-bit safe in every JSON reader), arrays as
+    lists. Raises :class:`InputError` for anything else."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        v = int(v)
+        return f"0x{v:016x}" if is_key_name(name) and 0 <= v < 2**64 else v
+    if isinstance(v, (float, np.floating)):
+        return float(v)
+    if isinstance(v, str):
+        return str(v)
+    if isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "biuf":
+        return [encode_value(name, x) for x in v]
+    raise InputError(f"record: params.{escape(name, 60)}: cannot record a value of type {type(v).__name__}")
+
+
+def decode_value(name: str, v: Any, ref: Any) -> Any:
+    """A record's value ``v`` for the drawn value ``name``, of the kind of ``ref`` (a fresh draw
+    of the same step); ValueError with a one-line message when it is not one."""
+    if isinstance(ref, np.ndarray):
+        if not isinstance(v, list) or len(v) != ref.shape[0]:
+            raise ValueError(f"must be a list of {ref.shape[0]} values, got {show(v)}")
+        return np.asarray([decode_value(name, x, rx) for x, rx in zip(v, ref)], ref.dtype)
+    if isinstance(ref, (bool, np.bool_)):
+        if not isinstance(v, bool):
+            raise ValueError(f"must be true or false, got {show(v)}")
+        return v
+    if isinstance(ref, (int, np.integer)):
+        if is_key_name(name):
+            if isinstance(v, str) and _HEX_KEY.match(v):
+                return int(v, 16)
+            if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**64:
+                return v
+            raise ValueError(f"must be a 64-bit key as a hex string such as '0x00000000000000ff', got {show(v)}")
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"must be an integer, got {show(v)}")
+        if not -(2**63) <= v < 2**63:
+            raise ValueError(f"must be a 64-bit integer, got {show(v)}")
+        return v
+    if isinstance(ref, (float, np.floating)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"must be a number, got {show(v)}")
+        if isinstance(v, int) and abs(v) > 2**1000 or isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"must be a finite number, got {show(v)}")
+        return float(v)
+    if isinstance(ref, str):
+        if not isinstance(v, str):
+            raise ValueError(f"must be a string, got {show(v)}")
+        return v
+    raise ValueError(f"cannot be replayed (a {type(ref).__name__})")
+
+
+def _first_row(v: Any, n: int) -> Any:
+    if isinstance(v, np.ndarray) and v.ndim >= 1 and n and v.shape[0] == n:
+        return np.repeat(v[:1], n, axis=0)
+    return v
+
+
+class SharedDraws:
+    """The tape of a ``same_on_batch`` step (and of everything nested in it) in the batch
+    stage: the probability test, the drawn values and the composite choices of the batch's
+    first row go to every row; kernel keys (the noise streams) stay each row's own."""
+
+    def gate(self, r: Any, real: Any) -> Any:
+        return _first_row(real, r.size)
+
+    def draw(self, step: Any, r: Any, fn: Callable[[Any, Any], dict[str, Any]]) -> dict[str, Any]:
+        values = untaped(step, r, fn)
+        return {k: v if is_key_name(k) else _first_row(v, r.size) for k, v in values.items()}
+
+    def choose(self, step: Any, r: Any) -> list[Any]:
+        return [_first_row(c, r.size) for c in untaped(step, r, type(step).choose)]
+
+
+#: the one (stateless) tape of ``same_on_batch`` steps
+SHARED = SharedDraws()
+
+
+class Recorder:
+    """The tape of ``pipeline(..., record=True)``: per step path, its name, whether it applied,
+    its drawn values (:func:`encode_value`) and a composite's choices."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, dict[str, Any]] = {}
+
+    def _entry(self, r: Any) -> dict[str, Any]:
+        e = self.steps.get(r.path)
+        if e is None:
+            e = self.steps[r.path] = {"name": r.step.name, "applied": True}
+        return e
+
+    def gate(self, r: Any, real: Any) -> Any:
+        self._entry(r)["applied"] = bool(real)
+        return real
+
+    def draw(self, step: Any, r: Any, fn: Callable[[Any, Any], dict[str, Any]]) -> dict[str, Any]:
+        values = untaped(step, r, fn)
+        self._entry(r)["params"] = {str(k): encode_value(str(k), v) for k, v in values.items()}
+        return values
+
+    def choose(self, step: Any, r: Any) -> list[Any]:
+        chosen = untaped(step, r, type(step).choose)
+        self._entry(r)["choices"] = [bool(c) for c in chosen]
+        return chosen
+
+
+class Replayer:
+    """The tape of ``pipeline.replay``: hands each step the record's probability test, drawn
+    values and choices instead of its own. Each value is checked against a fresh draw of the
+    step (same names, same kinds) and through the step's own ``Params`` checks
+    (:meth:`Transform.drawn_problems`); problems are :class:`InputError` (located at the step
+    by the pipeline)."""
+
+    def __init__(self, steps: Mapping[str, Any]) -> None:
+        self.steps = steps
+
+    def _entry(self, r: Any) -> Mapping[str, Any]:
+        e = self.steps.get(r.path)
+        if e is None:
+            raise InputError("record: has no entry for this step (the record took other choices, or was cut)")
+        return e
+
+    def gate(self, r: Any, real: Any) -> bool:
+        applied = self._entry(r).get("applied")
+        if not isinstance(applied, bool):
+            raise InputError(f"record: applied: must be true or false, got {show(applied)}")
+        return applied
+
+    def draw(self, step: Any, r: Any, fn: Callable[[Any, Any], dict[str, Any]]) -> dict[str, Any]:
+        ref = untaped(step, r, fn)
+        given = self._entry(r).get("params")
+        if not isinstance(given, Mapping):
+            raise InputError(f"record: params: must be a mapping of the drawn values, got {show(given)}")
+        missing = [k for k in ref if k not in given]
+        if missing:
+            raise InputError(f"record: params: missing {', '.join(missing)} (this step draws {', '.join(ref)})")
+        extra = [k for k in given if k not in ref]
+        if extra:
+            raise InputError(f"record: params: unknown value {show(extra[0])} (this step draws {', '.join(ref)})")
+        out = {}
+        for k, rv in ref.items():
+            try:
+                out[k] = decode_value(k, given[k], rv)
+            except ValueError as err:
+                raise InputError(f"record: params.{k}: {err}") from None
+        problems = step.drawn_problems(out) if hasattr(step, "drawn_problems") else []
+        if problems:
+            field, msg = problems[0]
+            raise InputError(f"record: params.{field}: {msg}" if field else f"record: params: {msg}")
+        return out
+
+    def choose(self, step: Any, r: Any) -> list[Any]:
+        ref = untaped(step, r, type(step).choose)
+        given = self._entry(r).get("choices")
+        if not isinstance(given, list) or len(given) != len(ref) or any(not isinstance(c, bool) for c in given):
+            raise InputError(f"record: choices: must be a list of {len(ref)} true/false values (one per child), "
+                             f"got {show(given)}")
+        problem = step.choice_problem(given)
+        if problem:
+            raise InputError(f"record: choices: {problem}")
+        return list(given)

@@ -3,9 +3,10 @@
 Importing this package registers the transforms, their numpy and torch kernels (numba and
 torch themselves load only when a kernel first runs) and the ``albumentations.`` name prefix."""
 from . import albu, kernels, torch_kernels  # noqa: F401  (registration)
+from .corruption import Corruption
 from .gaussian import GaussianNoise
 from .salt_pepper import SaltAndPepper
 from .shot import ShotNoise
 from .speckle import SpeckleNoise
 
-__all__ = ["GaussianNoise", "SaltAndPepper", "ShotNoise", "SpeckleNoise"]
+__all__ = ["Corruption", "GaussianNoise", "SaltAndPepper", "ShotNoise", "SpeckleNoise"]

@@ -334,3 +334,70 @@ def unit_suspects(bits, threshold):
     for i in range(bits.shape[0]):
         top = max(top, bits[i])
     return top > threshold
+
+
+@nb.njit(inline="always")
+def level_out(d, i, y, maxval):
+    # clip to [0, 1], then for uint8 the reference's truncating cast np.uint8(y * 255)
+    y = min(max(y, 0.0), 1.0)
+    if maxval > 0.0:
+        d[i] = math.floor(y * maxval)
+    else:
+        d[i] = y
+
+
+@nb.njit(inline="always")
+def corrupt_one(s_all, d_all, table, kind, c, ts, th, key, maxval, channels, cf, noise, al, words, ubuf, ual):
+    # kind: 0 gaussian, 1 shot, 2 impulse, 3 speckle (augnoise.image.corruption.NAMES); uint8
+    # values (maxval 255) or float64 on the [0, 1] scale (maxval 0): x = value / 255 or value
+    k0, k1 = key_words(key)
+    pixels = s_all.shape[0] // channels
+    if kind == 1:
+        for i in range(s_all.shape[0]):
+            pos = (i % pixels) * channels + i // pixels if cf else i  # the value's canonical HWC position
+            x = np.float64(s_all[i]) / maxval if maxval > 0.0 else np.float64(s_all[i])
+            level_out(d_all, i, poisson(x * c, k0, k1, pos) / c, maxval)
+        return
+    pc = chunk_pixels(channels)
+    a = noise
+    u = ubuf
+    for p0 in range(0, pixels, pc):
+        m = min(pc, pixels - p0)
+        if kind == 2:
+            uniforms(ubuf, k0, k1, p0 * channels, m * channels, 0)
+            u = ubuf
+            if cf:
+                align(ubuf, ual, m, channels, False)
+                u = ual
+        else:
+            a = chunk_normals(noise, al, words, table, k0, k1, p0, m, channels, cf, False)
+        for r in range(channels if cf else 1):
+            base = r * pixels + p0 if cf else p0 * channels
+            off = r * m if cf else 0
+            n = m if cf else m * channels
+            for j in range(n):
+                x = np.float64(s_all[base + j]) / maxval if maxval > 0.0 else np.float64(s_all[base + j])
+                if kind == 0:
+                    y = x + c * np.float64(a[off + j])
+                elif kind == 3:
+                    y = x + x * (c * np.float64(a[off + j]))
+                else:
+                    w = u64(u[off + j])
+                    y = 1.0 if w < ts else (0.0 if w < th else x)
+                level_out(d_all, base + j, y, maxval)
+
+
+@nb.njit(inline="always")
+def corrupt_scratch(channels):
+    noise, al, words = scratch(channels)
+    n = chunk_pixels(channels) * channels + 8
+    return noise, al, words, np.empty(n, np.uint32), np.empty(n, np.uint32)
+
+
+@jit
+def corrupt(src, dst, table, kind, consts, salt_thr, hit_thr, keys, maxval, channels, cf):
+    noise, al, words, ubuf, ual = corrupt_scratch(channels)
+    for b in range(src.shape[0]):
+        corrupt_one(src[b], dst[b], table, kind, consts[b], u64(salt_thr[b]), u64(hit_thr[b]), keys[b], maxval,
+                    channels, cf, noise, al, words, ubuf, ual)
+

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core import philox
 from ..core.kernels import col, kernel
+from .corruption import Corruption
 from .gaussian import GaussianNoise
 from .layout import ImageBatch, image_batch
 from .salt_pepper import SaltAndPepper
@@ -138,6 +139,48 @@ def speckle_noise(t: SpeckleNoise, x: np.ndarray, params: dict[str, Any], ctx: A
     else:
         k.speckle(src, dst, table, col(params["std"]), _keys(params), maxval, *layout)
     return _done(ib, dst)
+
+
+def corruption_thresholds(t: Corruption, consts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(salt, hit) 32-bit thresholds per image for impulse noise (amount c, salt half of the
+    hits, as scikit-image's ``salt_vs_pepper=0.5``); zeros for the other corruptions."""
+    if t.params.name != "impulse_noise":
+        zero = np.zeros(consts.shape, np.uint64)
+        return zero, zero
+    return thresholds(consts * 0.5), thresholds(consts)
+
+
+@kernel(Corruption, "numpy")
+def corruption(t: Corruption, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
+    """One numba kernel for two kinds of data: uint8 values, and float64 on the [0, 1] scale.
+    Quantised floats run as their 8-bit images (round(x * 255), so the result is the uint8
+    result / 255 by construction); uint16 and unquantised floats run as float64 y, then
+    truncated at 65535 levels or returned."""
+    k = _nb()
+    ib = image_batch(x, ctx, t.field)
+    w = ib.x
+    quant = bool(t.params.quantize)
+    if ib.maxval == 255:
+        work, maxval = w, 255.0
+    elif not ib.maxval and quant:
+        work, maxval = np.rint(np.asarray(w, np.float64) * 255.0).astype(np.uint8), 255.0
+    else:
+        work = np.asarray(w, np.float64) / float(ib.maxval) if ib.maxval else np.asarray(w, np.float64)
+        maxval = 0.0
+    src = np.ascontiguousarray(work).reshape(w.shape[0], -1)
+    dst = np.empty_like(src)
+    consts = t.constants(params["severity"])
+    ts, th = corruption_thresholds(t, consts)
+    k.corrupt(src, dst, philox.gaussian_table(), t.kind, consts, ts, th, _keys(params), maxval, ib.channels,
+              ib.channels_first)
+    y = dst.reshape(w.shape)
+    if ib.maxval == 255:
+        return ib.restore(y)
+    if ib.maxval:
+        return ib.restore(np.floor(y * float(ib.maxval)).astype(w.dtype))
+    if quant:
+        y = y / 255.0
+    return ib.restore(y.astype(w.dtype))
 
 
 _BITS = {np.dtype(np.float32): (np.uint32, np.uint32(0x3F800000)),

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from ..core.kernels import col, kernel
+from .corruption import Corruption
 from .gaussian import GaussianNoise
-from .kernels import gaussian_coefficients, thresholds
+from .kernels import corruption_thresholds, gaussian_coefficients, thresholds
 from .layout import ImageBatch, image_batch
 from .salt_pepper import SaltAndPepper
 from .shot import ShotNoise
@@ -207,3 +208,47 @@ def shot_noise(t: ShotNoise, x: Any, params: dict[str, Any], ctx: Any) -> Any:
     if t.params.linear:
         y = _encode(y.clamp(max=1.0))
     return ib.restore(_store(y, ib, w))
+
+
+@kernel(Corruption, "torch")
+def corruption(t: Corruption, x: Any, params: dict[str, Any], ctx: Any) -> Any:
+    """The numba corruption kernel's arithmetic (float64 on the [0, 1] scale, clip, truncation)
+    on torch tensors, from the same streams and canonical positions."""
+    import torch
+
+    from ..torch import philox
+
+    ib = image_batch(x, ctx, t.field)
+    w = ib.x
+    quant = bool(t.params.quantize)
+    consts = t.constants(params["severity"])
+    if ib.maxval:
+        v = w.to(torch.float64) / float(ib.maxval)
+    elif quant:
+        v = torch.round(w.to(torch.float64) * 255.0) / 255.0
+    else:
+        v = w.to(torch.float64)
+    c = _per_image(consts, w, torch.float64)
+    name = t.params.name
+    if name == "shot_noise":
+        b, n = w.shape[0], ib.pixels * ib.channels
+        canon = torch.arange(n, dtype=torch.int64, device=w.device)
+        pos = _canonical_to_layout(canon[None].expand(b, n), ib, False).expand(w.shape)
+        keys = philox.keys_tensor(params["key"], w.device).reshape((-1,) + (1,) * (w.dim() - 1)).expand(w.shape)
+        ce = c.expand(w.shape)
+        y = poisson((v * ce).reshape(-1), keys.reshape(-1), pos.reshape(-1)).reshape(w.shape) / ce
+    elif name == "impulse_noise":
+        ts, th = corruption_thresholds(t, consts)
+        u = _draws(ib, params, False, "uniform")
+        salt = u < _per_image(ts.view(np.int64), w)
+        hit = u < _per_image(th.view(np.int64), w)
+        y = torch.where(salt, 1.0, torch.where(hit, 0.0, v))
+    else:
+        z = _draws(ib, params, False, "normal").to(torch.float64)
+        y = v + c * z if name == "gaussian_noise" else v + v * (c * z)
+    y = y.clamp(0.0, 1.0)
+    if ib.maxval:
+        return ib.restore(torch.floor(y * float(ib.maxval)).to(w.dtype))
+    if quant:
+        y = torch.floor(y * 255.0) / 255.0
+    return ib.restore(y.to(w.dtype))

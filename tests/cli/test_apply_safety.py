@@ -263,6 +263,20 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")  # a zombie has ended (its new parent may not reap it)
 
 
+def _lock_holders(lock: Path) -> list[str]:
+    """Processes with ``lock`` open (pid and command), read from /proc."""
+    out = []
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.path.realpath(f) == str(lock) for f in fd_dir.iterdir()):
+                cmd = (fd_dir.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                state = (fd_dir.parent / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                out.append(f"{fd_dir.parent.name} {state} {cmd[:120]}")
+        except OSError:
+            continue
+    return out
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_issue14_apply_workers_die_with_parent(pipe, tmp_path, capsys):
     src, dst = tmp_path / "src", tmp_path / "dst"
@@ -303,8 +317,14 @@ def test_issue14_apply_workers_die_with_parent(pipe, tmp_path, capsys):
     for o in outputs:  # no partial outputs: every output there is complete and right
         rel = o.name.replace("_0.png", ".png")
         assert np.array_equal(decode(o), p(decode(src / rel), index=file_index(Path(rel)), epoch=0))
+    lock = (dst / LOCK_NAME).resolve()
+    for _ in range(200):  # every holder of the DST lock ends with the parent too (up to 10 s)
+        if not _lock_holders(lock):
+            break
+        time.sleep(0.05)
+    assert not _lock_holders(lock), _lock_holders(lock)
     code, out, err = apply(capsys, pipe, src, dst)  # the next run finishes the job and cleans up
-    assert code == 0 and f"{n - len(outputs)} written, {len(outputs)} already done (skipped), 0 failed" in out
+    assert code == 0 and f"{n - len(outputs)} written, {len(outputs)} already done (skipped), 0 failed" in out, (out, err)
     assert sorted(os.listdir(dst)) == sorted(f"i{i:03d}_0.png" for i in range(n))
 
 

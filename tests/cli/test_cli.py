@@ -169,6 +169,6 @@ def test_show_describes_types_truthfully():
     assert "string or list of string" in rows["paths"]
     assert "number >=-40 <=120, or [lo, hi]" in rows["snr_db"]
     assert 'boolean or "rescale"' in rows["clip"]
-    assert list(rows)[-2:] == ["p", "field"]
+    assert list(rows)[-3:] == ["p", "field", "same_on_batch"]
     listed = run("list", "-m", "audio").stdout
     assert "audio.GaussianSNR" in listed and "  " not in listed.split("audio.ColorNoise", 1)[1].split("\n")[0].strip()

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from augnoise.core.transform import REGISTRY
 
-#: parameters every step has; the property tests set them themselves
-COMMON = ("p", "field")
+#: parameters every step has; the property tests set them themselves (same_on_batch is batch-stage
+#: only and refused in the sample stage, so it keeps its default)
+COMMON = ("p", "field", "same_on_batch")
 
 
 def _number(prop: dict[str, Any]) -> st.SearchStrategy:
