@@ -143,13 +143,13 @@ def audio_cases(b: int, n: int, folder: Path, device: str) -> dict[str, dict[str
     sf.write(str(folder / "noise.wav"), bank.cpu().numpy(), rate, subtype="FLOAT")
     snr = 20.0
 
-    def pipe(step: str) -> Any:
-        return augnoise.loads(f"seed: 0\nsample: []\nbatch:\n  - {step}\n")
+    def pipe(step: str) -> Any:  # files it names lie in ``folder`` (a YAML pipeline's files stay in its folder)
+        return augnoise.loads(f"seed: 0\nsample: []\nbatch:\n  - {step}\n", base_dir=folder)
 
     gauss = pipe("audio.GaussianNoise: {std: 0.01}")
     gsnr = pipe(f"audio.GaussianSNR: {{snr_db: {snr}}}")
     color = pipe(f"audio.ColorNoise: {{snr_db: {snr}, color: pink}}")
-    background = pipe(f"audio.BackgroundNoise: {{paths: {folder}, snr_db: {snr}}}")
+    background = pipe(f"audio.BackgroundNoise: {{paths: noise.wav, snr_db: {snr}}}")
     batch = {"audio": x, "sample_rate": torch.full((b,), rate)}  # the rate stays on the CPU, as collated
 
     def at_snr(noise: Any) -> Any:

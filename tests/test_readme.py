@@ -42,6 +42,27 @@ def test_yaml_example_is_the_shipped_pipeline(text):
     assert augnoise.loads(text, base_dir=path.parent) == augnoise.load(path)
 
 
+# a python block followed by "prints ...:" and a text block: the text is what the block prints
+PRINTED = re.findall(r"```python\n((?:(?!```).)*)```\n\nprints[^\n]*:\n\n```text\n((?:(?!```).)*)```", README,
+                     flags=re.S)
+
+
+def test_readme_has_printed_output():
+    assert PRINTED, "the corruption report example shows its printed tables"
+
+
+@pytest.mark.parametrize("code, shown", PRINTED, ids=lambda v: str(len(v)))
+def test_printed_output_shown_is_real(code, shown, monkeypatch):
+    import contextlib
+    import io
+
+    monkeypatch.chdir(ROOT)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    assert out.getvalue().strip().splitlines() == shown.strip().splitlines()
+
+
 def test_validate_output_shown_is_real():
     block = re.search(r"\$ augnoise validate (\S+)\n(.*?)```", README, flags=re.S)
     path, shown = block.group(1), block.group(2).strip().splitlines()

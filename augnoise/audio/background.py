@@ -13,14 +13,14 @@ from pydantic import Field, WithJsonSchema
 from pydantic.functional_validators import BeforeValidator
 
 from ..core.errors import InputError, ParamError, escape
-from ..core.files import UNREADABLE, PathRefused, resolve_path
+from ..core.files import UNREADABLE, PathRefused, open_regular, resolve_path
 from ..core.kernels import col, kernel
 from ..core.params import RangeParam
 from ..core.philox import stream_words
 from ..core.transform import Example
 from .base import AudioParams, AudioTransform, example_audio
 from .checks import from_unit, to_unit
-from .io import MAX_SAMPLE_RATE, MAX_SAMPLES, MIN_SAMPLE_RATE, header_problem, open_regular
+from .io import MAX_SAMPLE_RATE, MAX_SAMPLES, MIN_SAMPLE_RATE, header_problem
 from .kernels import mix_at_snr
 
 NOISE_SUFFIXES = {".wav", ".flac", ".ogg"}

@@ -1,17 +1,15 @@
 """Audio files through soundfile: read as (C, N) keeping PCM depth, write in the same format."""
 from __future__ import annotations
 
-import errno
 import io
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..core.errors import InputError, escape
-from ..core.files import atomic_write
+from ..core.files import atomic_write, open_regular
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".aiff", ".aif", ".au", ".mp3"}
 
@@ -36,26 +34,6 @@ class AudioInfo:
     subtype: str
     channels: int
     frames: int
-
-
-def open_regular(path: str | os.PathLike[str]) -> int:
-    """A read-only file descriptor of the regular file ``path`` (the caller closes it). FIFOs,
-    sockets and devices are never opened: the path is stat'ed first, opened non-blocking, and
-    fstat'ed again (a file swapped in between is caught). Raises :class:`OSError` otherwise."""
-    try:
-        p = os.fspath(path)
-        if not stat.S_ISREG(os.stat(p).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except ValueError as err:  # NUL in the path, an over-long name...
-        raise OSError(errno.EINVAL, str(err)) from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
 
 
 def header_problem(sample_rate: int, frames: int, channels: int) -> str | None:

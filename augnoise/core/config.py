@@ -47,6 +47,8 @@ MAX_DEPTH = 64
 #: characters of scalar text after aliases are expanded (a small file cannot make huge data,
 #: or huge error messages, by aliasing one long string many times)
 MAX_CHARS = 4 << 20
+#: the reader's problem for a NaN scalar; it gives way to a step's own message at the same line
+NAN_MESSAGE = "NaN is not a valid value"
 _STD = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {_STD + t for t in ("map", "seq", "str", "int", "float", "bool", "null")}
 
@@ -178,7 +180,6 @@ class _Reader:
         self.chars = 0
         self.scalars = _Loader("")
         self.open: set[int] = set()  # ids of the collection nodes being read (recursion guard)
-        self.nan_lines: set[int] = set()
 
     def fatal(self, node: yaml.Node | None, message: str) -> None:
         raise ConfigError([Problem(message, self.source, _line(node))])
@@ -219,8 +220,7 @@ class _Reader:
             self.note(node, f"cannot read {escape(node.value, 40)!r} as {kind}" + (f" ({escape(why, 120)})" if why else ""))
             return None
         if isinstance(value, float) and value != value:
-            self.nan_lines.add(_line(node) or 0)
-            self.note(node, "NaN is not a valid value")
+            self.note(node, NAN_MESSAGE)
         return value
 
     def _collection(self, node: yaml.Node, line: int, depth: int) -> Any:
@@ -252,23 +252,23 @@ class _Reader:
 def parse(text: str, source: str = "<string>") -> Any:
     """Safely parse YAML text into plain data with line information (raises ConfigError
     listing every problem the reader finds)."""
-    data, problems, _ = _parse(text, source)
+    data, problems = _parse(text, source)
     if problems:
         raise ConfigError(problems)
     return data
 
 
-def _parse(text: str, source: str) -> tuple[Any, list[Problem], set[int]]:
-    """(data, reader problems, lines holding NaN): reading goes on past recoverable problems."""
+def _parse(text: str, source: str) -> tuple[Any, list[Problem]]:
+    """(data, reader problems): reading goes on past recoverable problems."""
     size = len(text.encode("utf-8", errors="replace"))
     if size > MAX_BYTES:
         raise ConfigError([Problem(f"document is {size} bytes; the limit is {MAX_BYTES} (1 MiB)", source)])
     node = _compose(text, source)
     if node is None:
-        return None, [], set()
+        return None, []
     problems: list[Problem] = []
     reader = _Reader(source, problems)
-    return reader.read(node), problems, reader.nan_lines
+    return reader.read(node), problems
 
 
 def top_keys() -> tuple[str, ...]:
@@ -493,14 +493,14 @@ def _loads(text: str, source: str, base_dir: str | os.PathLike[str] | None,
            allow_paths: Iterable[str | os.PathLike[str]] = (), confine: bool = True) -> "Pipeline":
     """:func:`loads`; ``confine=False`` only for text dumped from a pipeline the caller already
     built in this program (e.g. sent to Ray actors), whose files were checked when it was built."""
-    data, problems, nan_lines = _parse(text, source)
+    data, problems = _parse(text, source)
     with relative_to(base_dir, confine=confine, allow=allow_paths):
         pipeline, built = _build(data, source)
     if not problems and pipeline is not None:
         return pipeline
     # the reader's generic "NaN" problem gives way to the step/field message of its line
     lines = {p.line for p in built}
-    problems = [p for p in problems if not (p.message == "NaN is not a valid value" and p.line in lines)]
+    problems = [p for p in problems if not (p.message == NAN_MESSAGE and p.line in lines)]
     raise ConfigError(sorted(problems + built, key=lambda p: p.line or 0))
 
 

@@ -3,6 +3,7 @@ rename), so a reader never sees a partial file and a failed write leaves nothing
 from __future__ import annotations
 
 import contextvars
+import errno
 import os
 import stat
 import tempfile
@@ -74,25 +75,42 @@ def resolve_path(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def read_regular(path: str | os.PathLike[str], max_bytes: int, what: str = "file", *, detail: bool = False) -> bytes:
-    """The bytes of a regular file of at most ``max_bytes`` bytes. FIFOs, devices, folders,
-    missing and unreadable files all give one message (:data:`UNREADABLE`), so an error never
-    tells which other files exist; a file growing past the limit while read is refused too
-    (``/dev/zero`` and friends never hang or fill memory). ``detail=True`` says why instead (for
-    a file the caller named itself, e.g. the pipeline file)."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+def open_regular(path: str | os.PathLike[str]) -> int:
+    """A read-only file descriptor of the regular file ``path`` (the caller closes it). FIFOs,
+    sockets and devices are never opened: the path is stat'ed first, opened non-blocking, and
+    fstat'ed again (a file swapped in between is caught). Raises :class:`OSError` otherwise
+    (``strerror`` says why)."""
     try:
-        fd = os.open(os.fspath(path), flags)
-    except (OSError, ValueError) as err:
-        why = f"cannot read: {getattr(err, 'strerror', None) or err}" if detail else UNREADABLE
+        p = os.fspath(path)
+        if not stat.S_ISREG(os.stat(p).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except ValueError as err:  # NUL in the path, an over-long name...
+        raise OSError(errno.EINVAL, str(err)) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(path: str | os.PathLike[str], max_bytes: int, what: str = "file", *, detail: bool = False) -> bytes:
+    """The bytes of a regular file (:func:`open_regular`) of at most ``max_bytes`` bytes. FIFOs,
+    devices, folders, missing and unreadable files all give one message (:data:`UNREADABLE`), so
+    an error never tells which other files exist; a file growing past the limit while read is
+    refused too (``/dev/zero`` and friends never hang or fill memory). ``detail=True`` says why
+    instead (for a file the caller named itself, e.g. the pipeline file)."""
+    try:
+        fd = open_regular(path)
+    except OSError as err:
+        why = f"cannot read: {err.strerror or err}" if detail else UNREADABLE
         raise ValueError(f"{what} {os.fspath(path)!r}: {why}") from None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            why = "cannot read: not a regular file" if detail else UNREADABLE
-            raise ValueError(f"{what} {os.fspath(path)!r}: {why}")
-        if st.st_size > max_bytes:
-            raise ValueError(f"{what} {os.fspath(path)!r}: file is {st.st_size} bytes; the limit is {max_bytes}")
+        size = os.fstat(fd).st_size
+        if size > max_bytes:
+            raise ValueError(f"{what} {os.fspath(path)!r}: file is {size} bytes; the limit is {max_bytes}")
         chunks, total = [], 0
         while True:
             try:

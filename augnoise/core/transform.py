@@ -18,8 +18,8 @@ Defining a subclass with a ``name`` registers it. A transform never mutates its 
 touches global random state. ``batch_capable`` (the batch stage runs on any torch device) is
 true when a ``torch`` kernel is registered.
 
-Recording and replaying: a subclass's ``draw`` is wrapped (once, when the class is defined) so
-that a *tape* on its draws (``r.tape``, see :mod:`augnoise.core.keys`) sees the values: the
+Recording and replaying: the stages take a step's values through :meth:`Transform.drawn`, so
+that a *tape* on its draws (``r.tape``, see :mod:`augnoise.core.keys`) sees them: the
 :class:`Recorder` keeps them as plain data (``pipeline(..., record=True)``), the
 :class:`Replayer` hands back a record's values instead (``pipeline.replay``, after checking
 them against a fresh draw and the step's own ``Params``), and :data:`SHARED` gives every row of
@@ -27,7 +27,6 @@ a batch the first row's values (``same_on_batch``), keys (values named ``*key*``
 """
 from __future__ import annotations
 
-import functools
 import math
 import re
 from typing import Any, Callable, ClassVar, Iterator, Mapping, NamedTuple
@@ -199,9 +198,6 @@ class Transform(Step):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._has_inputs = cls.inputs is not Transform.inputs
-        own_draw = cls.__dict__.get("draw")
-        if own_draw is not None and not getattr(own_draw, "_taped", False):
-            cls.draw = _taped(own_draw)  # type: ignore[method-assign]
         if cls.__dict__.get("name"):
             if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
                 raise RuntimeError(f"transform name {cls.name!r} registered twice")
@@ -256,6 +252,12 @@ class Transform(Step):
         """This call's random values (see the module doc)."""
         return {}
 
+    def drawn(self, r: Any) -> dict[str, Any]:
+        """:meth:`draw` as the stages call it: through the tape of ``r`` when it has one (record,
+        replay, ``same_on_batch``). Subclasses override :meth:`draw`, never this."""
+        tape = getattr(r, "tape", None)
+        return self.draw(r) if tape is None else tape.draw(self, r, type(self).draw)
+
     def drawn_problems(self, values: Mapping[str, Any]) -> list[tuple[str, str]]:
         """``(field, message)`` for drawn ``values`` (from a replayed record) that this step's
         ``Params`` would refuse as fixed values (a std above its bound, a negative rate); only
@@ -307,7 +309,7 @@ class Transform(Step):
         if not applied and not self.changes_type:
             return sample
         x = self.check(sample[field], ctx=ctx)
-        drawn = self.draw(r)
+        drawn = self.drawn(r)
         params = {**drawn, **self.inputs(sample)} if self._has_inputs else drawn
         if not applied:
             params = self.neutral(params, True)
@@ -328,7 +330,7 @@ class Transform(Step):
         if not is_array(x) or x.ndim < 1 or x.shape[0] != n:
             raise InputError(f"field {field!r} must be an array with one row per sample ({n}), got {describe(x)}")
         applied = gate & r.below(self.p)
-        params = self.draw(r)
+        params = self.drawn(r)
         params.update(self.inputs(data, batched=True))
         if self.changes_type:
             params = self.neutral(params, ~applied)
@@ -378,19 +380,6 @@ _HEX_KEY = re.compile(r"0x[0-9a-fA-F]{1,16}\Z")
 def is_key_name(name: str) -> bool:
     """Whether a drawn value named ``name`` is a kernel key (a noise stream's 64-bit key)."""
     return "key" in name
-
-
-def _taped(fn: Callable[[Any, Any], dict[str, Any]]) -> Callable[[Any, Any], dict[str, Any]]:
-    """``draw`` that hands its values to the tape of its draws, if they have one."""
-    @functools.wraps(fn)
-    def draw(self: Any, r: Any) -> dict[str, Any]:
-        tape = getattr(r, "tape", None)
-        if tape is None:
-            return fn(self, r)
-        return tape.draw(self, r, fn)
-
-    draw._taped = True  # type: ignore[attr-defined]
-    return draw
 
 
 def untaped(step: Any, r: Any, fn: Callable[[Any, Any], Any]) -> Any:

@@ -133,7 +133,7 @@ class TabularTransform(Transform):
             if mask_field:
                 out[mask_field] = t.restore_mask(zeros_like_bool(t.x))
             return out
-        params = self.draw(r)
+        params = self.drawn(r)
         y, mask = self._apply(t.x, t, ctx, params)
         out[field] = t.restore(y)
         if mask_field:
@@ -150,7 +150,7 @@ class TabularTransform(Transform):
         if t.x.shape[0] != r.size:
             raise InputError(f"field {field!r} must have one row per sample ({r.size}), got {t.x.shape[0]}")
         applied = gate & r.below(self.p)
-        params = self.draw(r)
+        params = self.drawn(r)
         sel = np.flatnonzero(applied)
         out = dict(data)
         mask = zeros_like_bool(t.x)

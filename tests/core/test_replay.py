@@ -308,7 +308,7 @@ def test_same_on_batch_works_for_every_batch_capable_transform(name, i):
     r.tape = SHARED
     gate = r.below(step.p)
     assert len(set(gate.tolist())) == 1
-    for k, v in step.draw(r).items():
+    for k, v in step.drawn(r).items():
         v = np.asarray(v)
         if v.ndim and v.shape[0] == n:
             if is_key_name(k):
