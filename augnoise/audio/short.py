@@ -1,0 +1,1 @@
+"""audio.ShortNoises (issue 16, being written)."""

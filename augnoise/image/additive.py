@@ -1,0 +1,1 @@
+"""image.AdditiveNoise and image.MultiplicativeNoise (issue 16, being written)."""

@@ -1,0 +1,1 @@
+"""image.SensorNoise (issue 16, being written)."""
