@@ -5,6 +5,7 @@ from . import kernels, short, torch_kernels  # noqa: F401  (registration)
 from .background import BackgroundNoise
 from .color import ColorNoise
 from .gaussian import GaussianNoise
+from .short import ShortNoises
 from .snr import GaussianSNR
 
-__all__ = ["BackgroundNoise", "ColorNoise", "GaussianNoise", "GaussianSNR"]
+__all__ = ["BackgroundNoise", "ColorNoise", "GaussianNoise", "GaussianSNR", "ShortNoises"]
