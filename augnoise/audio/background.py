@@ -273,9 +273,28 @@ LOOP_FADE_SECONDS = 0.02
 
 
 @functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64)
 def _looped(entry: NoiseFile, rate: int) -> np.ndarray:
-    """One period of the file made seamless (see :func:`loop_period`), cached per process."""
-    return loop_period(_decoded(entry, rate), rate)
+    """One period of the file made seamless (see :func:`loop_period`), cached per process
+    (read-only)."""
+    period = loop_period(_decoded(entry, rate), rate)
+    period.flags.writeable = False
+    return period
+
+
+def _wrapped(period: np.ndarray, start: int, n: int) -> np.ndarray:
+    """``period[:, (start + arange(n)) % M]`` by slices: the tail from ``start``, whole periods,
+    then the head."""
+    m = period.shape[1]
+    out = np.empty((period.shape[0], n), period.dtype)
+    first = min(m - start, n)
+    out[:, :first] = period[:, start:start + first]
+    done = first
+    while done < n:
+        k = min(m, n - done)
+        out[:, done:done + k] = period[:, :k]
+        done += k
+    return out
 
 
 def loop_period(data: np.ndarray, rate: int) -> np.ndarray:
@@ -328,8 +347,7 @@ def _segment(entry: NoiseFile, n: int, rate: int, key: int, attempt: int) -> np.
             start = _start(key, attempt, m - n + 1)
             return data[:, start : start + n]
         loop = _looped(entry, rate)
-        start = _start(key, attempt, loop.shape[1])
-        return loop[:, (start + np.arange(n)) % loop.shape[1]]
+        return _wrapped(loop, _start(key, attempt, loop.shape[1]), n)
     need = int(np.ceil(n * entry.sample_rate / rate)) + 64  # a margin for the resampler
     need = min(need, entry.frames)
     start = _start(key, attempt, entry.frames - need + 1)
@@ -386,10 +404,11 @@ class BackgroundNoise(AudioTransform):
             self.files = _scan([paths] if isinstance(paths, str) else list(paths))
         except ValueError as err:
             raise ParamError(self.name, [("paths", str(err))]) from None
+        self._names = np.array([Path(f.path).name for f in self.files])
 
     def draw(self, r: Any) -> dict[str, Any]:
         index = r.integers(len(self.files))
-        names = np.array([Path(f.path).name for f in self.files])
+        names = self._names
         level = self.params.level
         if isinstance(level, Absolute):
             drawn = {"rms_db": r.value(level.rms_db)}
