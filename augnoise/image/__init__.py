@@ -6,7 +6,8 @@ from . import additive, albu, kernels, sensor, torch_kernels  # noqa: F401  (reg
 from .corruption import Corruption
 from .gaussian import GaussianNoise
 from .salt_pepper import SaltAndPepper
+from .sensor import SensorFit, SensorNoise, calibrate_sensor
 from .shot import ShotNoise
 from .speckle import SpeckleNoise
 
-__all__ = ["Corruption", "GaussianNoise", "SaltAndPepper", "ShotNoise", "SpeckleNoise"]
+__all__ = ["Corruption", "GaussianNoise", "SaltAndPepper", "SensorFit", "SensorNoise", "ShotNoise", "SpeckleNoise", "calibrate_sensor"]
