@@ -2,7 +2,7 @@
 
 Importing this package registers the transforms, their numpy and torch kernels (numba and
 torch themselves load only when a kernel first runs) and the ``albumentations.`` name prefix."""
-from . import additive, albu, kernels, sensor, torch_kernels  # noqa: F401  (registration)
+from . import albu, kernels, sensor, torch_kernels  # noqa: F401  (registration)
 from .corruption import Corruption
 from .gaussian import GaussianNoise
 from .salt_pepper import SaltAndPepper

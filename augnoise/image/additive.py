@@ -1,1 +1,0 @@
-"""image.AdditiveNoise and image.MultiplicativeNoise (issue 16, being written)."""
