@@ -20,6 +20,8 @@ u32 = np.uint32
 u64 = np.uint64
 jit = functools.partial(nb.njit, cache=True, nogil=True, boundscheck=False, error_model="numpy")
 TWO_PI = 2.0 * math.pi
+#: below this ``a`` the photon part (std <= 1e-6 of the range) is left out: x / a would not fit a count
+A_MIN = 1e-12
 
 
 @nb.njit(inline="always")
@@ -38,7 +40,7 @@ def sensor_value(x, z, p, c, pos, a, sb, chroma, gaussian, k0, k1, linear):
         v = a * x + sb * sb
         y = x + math.sqrt(v if v > 0.0 else 0.0) * z
     else:
-        y = a * poisson(x / a, k0, k1, pos) if a > 0.0 else x
+        y = a * poisson(x / a, k0, k1, pos) if a > A_MIN else x
         y += sb * z
     if chroma > 0.0:  # BT.601 YCbCr -> RGB rows of the pixel's Cb and Cr noise
         cb, cr = normal_pair(3, p, k0, k1)

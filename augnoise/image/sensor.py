@@ -19,14 +19,15 @@ class SensorNoise(ImageTransform):
     """Signal-dependent camera noise (Poisson-Gaussian, Foi et al. 2008): on the [0, 1] scale,
     ``y = a * Poisson(x / a) + sqrt(b) * n``, n standard normal, so ``E[y] = x`` and
     ``Var[y] = a * x + b``: photon noise (``a``: the variance per unit of signal, 1 / photons at
-    full white; 0 for none) plus read noise (``b``: its variance). Each value draws its own
-    photons and read noise. Output saturates as a sensor does (clipped to the range; integers
-    rounded to nearest). ``linear: true`` treats the image as sRGB: decoded to linear light,
-    noised, re-encoded. ``chroma`` adds colour noise of that std on the Cb and Cr axes of BT.601
-    YCbCr (luminance unchanged), one draw per pixel, as ISO noise looks; it needs 3 (RGB)
-    channels. Values or ``[lo, hi]`` ranges drawn per call. Calibrate ``a`` and ``b`` for a
-    camera with :func:`calibrate_sensor`. ``model: gaussian`` draws ``x + sqrt(a * x + b) * n``
-    instead: the same mean and variance without the Poisson skew (the heteroscedastic Gaussian
+    full white; 0 for none; below 1e-12, a std under 1e-6 of the range, it is left out) plus
+    read noise (``b``: its variance). Each value draws its own photons and read noise. Output
+    saturates as a sensor does (clipped to the range; integers rounded to nearest).
+    ``linear: true`` treats the image as sRGB: decoded to linear light, noised, re-encoded.
+    ``chroma`` adds colour noise of that std on the Cb and Cr axes of BT.601 YCbCr (luminance
+    unchanged), one draw per pixel, as ISO noise looks; it needs 3 (RGB) channels. Values or
+    ``[lo, hi]`` ranges drawn per call. Calibrate ``a`` and ``b`` for a camera with
+    :func:`calibrate_sensor`. ``model: gaussian`` draws ``x + sqrt(a * x + b) * n`` instead:
+    the same mean and variance without the Poisson skew (the heteroscedastic Gaussian
     approximation, close when x / a is above about 20 photons), several times faster.
     """
 
@@ -107,7 +108,7 @@ def sensor_noise_torch(t: SensorNoise, x: Any, params: dict[str, Any], ctx: Any)
         y = v + torch.sqrt((av * v + sbv * sbv).clamp(min=0.0)) * z
     else:
         y = v.clone()
-        hit = av > 0
+        hit = av > 1e-12  # as the numba kernel's A_MIN: below it the photon part is left out
         if bool(hit.any()):
             lam = torch.where(hit, v / torch.where(hit, av, torch.ones_like(av)), torch.zeros_like(v))
             y[hit] = av[hit] * poisson(lam[hit], keys[hit], pos[hit])
