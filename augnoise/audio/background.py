@@ -21,7 +21,8 @@ from ..core.transform import Example
 from .base import AudioParams, AudioTransform, example_audio
 from .checks import from_unit, to_unit
 from .io import MAX_SAMPLE_RATE, MAX_SAMPLES, MIN_SAMPLE_RATE, header_problem
-from .kernels import mix_at_snr
+from .kernels import mean_square, mix_at_snr
+from .level import Absolute, Level, absolute_gains
 
 NOISE_SUFFIXES = {".wav", ".flac", ".ogg"}
 #: files up to this long are decoded once per worker and cached; longer ones are read by segment
@@ -272,9 +273,28 @@ LOOP_FADE_SECONDS = 0.02
 
 
 @functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64)
 def _looped(entry: NoiseFile, rate: int) -> np.ndarray:
-    """One period of the file made seamless (see :func:`loop_period`), cached per process."""
-    return loop_period(_decoded(entry, rate), rate)
+    """One period of the file made seamless (see :func:`loop_period`), cached per process
+    (read-only)."""
+    period = loop_period(_decoded(entry, rate), rate)
+    period.flags.writeable = False
+    return period
+
+
+def _wrapped(period: np.ndarray, start: int, n: int) -> np.ndarray:
+    """``period[:, (start + arange(n)) % M]`` by slices: the tail from ``start``, whole periods,
+    then the head."""
+    m = period.shape[1]
+    out = np.empty((period.shape[0], n), period.dtype)
+    first = min(m - start, n)
+    out[:, :first] = period[:, start:start + first]
+    done = first
+    while done < n:
+        k = min(m, n - done)
+        out[:, done:done + k] = period[:, :k]
+        done += k
+    return out
 
 
 def loop_period(data: np.ndarray, rate: int) -> np.ndarray:
@@ -327,8 +347,7 @@ def _segment(entry: NoiseFile, n: int, rate: int, key: int, attempt: int) -> np.
             start = _start(key, attempt, m - n + 1)
             return data[:, start : start + n]
         loop = _looped(entry, rate)
-        start = _start(key, attempt, loop.shape[1])
-        return loop[:, (start + np.arange(n)) % loop.shape[1]]
+        return _wrapped(loop, _start(key, attempt, loop.shape[1]), n)
     need = int(np.ceil(n * entry.sample_rate / rate)) + 64  # a margin for the resampler
     need = min(need, entry.frames)
     start = _start(key, attempt, entry.frames - need + 1)
@@ -340,7 +359,11 @@ def _segment(entry: NoiseFile, n: int, rate: int, key: int, attempt: int) -> np.
 
 
 class BackgroundNoise(AudioTransform):
-    """Mix in a real noise recording at ``snr_db`` (exact, per channel, as in audio.GaussianSNR).
+    """Mix in a real noise recording at ``snr_db`` (exact, per channel, as in audio.GaussianSNR),
+    or at an absolute level: ``level: {mode: absolute, rms_db: [lo, hi]}`` scales the noise
+    segment to that RMS in dBFS (0 dB = RMS 1.0, per channel unless ``per_channel: false``)
+    whatever the signal, so silent input gets noise too (``snr_db`` is short for
+    ``level: {mode: relative, snr_db: ...}``; give one of them).
 
     ``paths`` is a file, a folder (searched for .wav/.flac/.ogg) or a list of them; relative
     paths are relative to the pipeline file, and a pipeline loaded from YAML may only name files
@@ -367,21 +390,31 @@ class BackgroundNoise(AudioTransform):
 
     class Params(AudioParams):
         paths: Paths = Field(..., description="noise file(s) or folder(s); relative to the pipeline file")
-        snr_db: RangeParam(ge=-40, le=120, unit="dB") = Field([5.0, 20.0], description="signal-to-noise ratio in dB (RMS)")
-        per_channel: bool = Field(True, description="hold the SNR on each channel (false: over all channels)")
+        snr_db: RangeParam(ge=-40, le=120, unit="dB") = Field([5.0, 20.0], description="signal-to-noise ratio in dB (RMS); short for level: {mode: relative, snr_db: ...}")
+        level: Level | None = Field(None, description="{mode: relative, snr_db} or {mode: absolute, rms_db} (noise RMS in dBFS)")
+        per_channel: bool = Field(True, description="hold the level on each channel (false: over all channels)")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
+        if self.params.level is not None and "snr_db" in self.params.model_fields_set:
+            raise ParamError(self.name, [("level", "give snr_db or level, not both (snr_db is short for "
+                                                   "level: {mode: relative, snr_db: ...})")])
         paths = self.params.paths
         try:
             self.files = _scan([paths] if isinstance(paths, str) else list(paths))
         except ValueError as err:
             raise ParamError(self.name, [("paths", str(err))]) from None
+        self._names = np.array([Path(f.path).name for f in self.files])
 
     def draw(self, r: Any) -> dict[str, Any]:
         index = r.integers(len(self.files))
-        names = np.array([Path(f.path).name for f in self.files])
-        return {"snr_db": r.value(self.params.snr_db), "index": index, "file": names[index], "key": r.key()}
+        names = self._names
+        level = self.params.level
+        if isinstance(level, Absolute):
+            drawn = {"rms_db": r.value(level.rms_db)}
+        else:
+            drawn = {"snr_db": r.value(self.params.snr_db if level is None else level.snr_db)}
+        return {**drawn, "index": index, "file": names[index], "key": r.key()}
 
     def noise_for(self, entry: NoiseFile, n: int, channels: int, rate: int, key: int) -> np.ndarray:
         """``(channels, n)`` noise from ``entry`` for one clip: a non-silent segment mapped to
@@ -424,6 +457,8 @@ def _example_folder() -> Path:
 BackgroundNoise.examples = (
     Example(_example_params, example_audio(np.float32, n=1200, rate=8000)),
     Example(lambda: {**_example_params(), "per_channel": False}, example_audio(np.int16, channels=2, n=700, rate=8000)),
+    Example(lambda: {"paths": str(_example_folder()), "level": {"mode": "absolute", "rms_db": [-40, -20]}},
+            example_audio(np.float32, channels=2, n=900, rate=8000)),
 )
 
 
@@ -435,4 +470,7 @@ def background(t: BackgroundNoise, x: np.ndarray, params: dict[str, Any], ctx: A
     rates = np.broadcast_to(rates, (b,)) if rates.size == 1 else rates
     index, keys = col(params["index"], np.int64), col(params["key"], np.uint64)
     z = np.stack([t.noise_for(t.files[int(index[i])], n, c, int(rates[i]), int(keys[i])) for i in range(b)])
+    if "rms_db" in params:  # absolute: the noise's own RMS, whatever the signal (silence included)
+        g = absolute_gains(mean_square(z), col(params["rms_db"]), t.params.per_channel).astype(u.dtype)
+        return from_unit(u + g[:, :, None] * z.astype(u.dtype, copy=False), x, t.params.clip)
     return from_unit(mix_at_snr(u, z, col(params["snr_db"]), t.params.per_channel), x, t.params.clip)

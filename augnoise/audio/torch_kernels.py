@@ -190,4 +190,11 @@ def background(t: BackgroundNoise, x: Any, params: dict[str, Any], ctx: Any) -> 
         if seg.shape[0] != c:
             seg = (seg.mean(dim=0, keepdim=True) if seg.shape[0] != 1 else seg).expand(c, n)
         segs.append(seg)
-    return _finish(_mix(u, torch.stack(segs), params, t.params.per_channel), x, t.params.clip)
+    z = torch.stack(segs)
+    if "rms_db" in params:  # absolute: gains from the noise's own power (float64 on the host, as numpy)
+        from .level import absolute_gains
+
+        ms = (z.to(torch.float64) ** 2).mean(dim=2).cpu().numpy()
+        g = torch.from_numpy(absolute_gains(ms, col(params["rms_db"]), t.params.per_channel)).to(u.device, u.dtype)
+        return _finish(u + g[:, :, None] * z.to(u.dtype), x, t.params.clip)
+    return _finish(_mix(u, z, params, t.params.per_channel), x, t.params.clip)

@@ -305,6 +305,8 @@ def translate_validation_error(
             msg = "required parameter is missing"
         elif typ == "extra_forbidden":
             msg = "unknown parameter"
+            if len(loc) > 1:  # inside a nested mapping: the step's own parameter names do not apply
+                fields = None
             if fields:
                 close = difflib.get_close_matches(str(loc[-1]), fields, n=1)
                 if close:
@@ -321,6 +323,11 @@ def translate_validation_error(
             op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[typ]
             bound = next(iter(ctx.values()), "?")
             msg = f"must be {op} {bound}, got {show(inp)}"
+        elif typ == "union_tag_invalid":
+            msg = f"{str(ctx.get('discriminator', 'mode')).strip(chr(39))} must be one of {ctx.get('expected_tags')}, " \
+                  f"got {show(ctx.get('tag'))}"
+        elif typ == "union_tag_not_found":
+            msg = f"needs {str(ctx.get('discriminator', 'mode')).strip(chr(39))} (one of the known modes)"
         elif typ == "value_error":
             msg = str(ctx.get("error", e.get("msg", "")))
         else:

@@ -2,11 +2,12 @@
 
 Importing this package registers the transforms, their numpy and torch kernels (numba and
 torch themselves load only when a kernel first runs) and the ``albumentations.`` name prefix."""
-from . import albu, kernels, torch_kernels  # noqa: F401  (registration)
+from . import albu, kernels, sensor, torch_kernels  # noqa: F401  (registration)
 from .corruption import Corruption
 from .gaussian import GaussianNoise
 from .salt_pepper import SaltAndPepper
+from .sensor import SensorFit, SensorNoise, calibrate_sensor
 from .shot import ShotNoise
 from .speckle import SpeckleNoise
 
-__all__ = ["Corruption", "GaussianNoise", "SaltAndPepper", "ShotNoise", "SpeckleNoise"]
+__all__ = ["Corruption", "GaussianNoise", "SaltAndPepper", "SensorFit", "SensorNoise", "ShotNoise", "SpeckleNoise", "calibrate_sensor"]

@@ -33,7 +33,12 @@ DTYPES = ("uint8", "uint16", *FLOATS)
 LAYOUTS = ("HWC", "CHW", "HW")
 #: how far (on the [0, 1] scale) a mapped value may exceed its range by rounding
 TOLERANCE = 1e-5
+#: most channels of an image whose layout is defaulted by its type (numpy HWC, torch CHW): a
+#: channels-first numpy array must not be read as hundreds of channels
 MAX_CHANNELS = 4
+#: most channels of an image whose layout is declared (``fields: {image: {layout: HWC}}``):
+#: multispectral images and stacked frames; every image transform works per value or per pixel
+MAX_DECLARED_CHANNELS = 1024
 
 
 def dtype_name(x: Any) -> str:
@@ -105,15 +110,18 @@ def describe(x: Any, ctx: Any, field: str, batched: bool) -> tuple[str, str, int
     if 0 in shape:
         raise InputError(f"image is empty (shape {tuple(x.shape)})")
     channels = 1 if layout == "HW" else shape[layout.index("C")]
-    if not 1 <= channels <= MAX_CHANNELS:
+    limit = MAX_CHANNELS if spec.layout is None else MAX_DECLARED_CHANNELS
+    if not 1 <= channels <= limit:
         n = "N" if batched else ""
-        hint = ""
         if spec.layout is None:  # defaulted by type: say which default and how to declare another
             other = "HWC" if layout == "CHW" else "CHW"
             default = "numpy arrays" if layout == "HWC" else "torch tensors"
-            hint = f"; {n}{layout} is the default for {default}, declare layout: {n}{other} under fields: if it is {n}{other}"
-        raise InputError(f"image must have 1 to {MAX_CHANNELS} channels, got {channels} in layout "
-                         f"{n}{layout} (shape {tuple(x.shape)}){hint}")
+            hint = (f"; {n}{layout} is the default for {default}: declare layout: {n}{other} under fields: if it "
+                    f"is {n}{other}, or layout: {n}{layout} to take more than {MAX_CHANNELS} channels (multispectral)")
+            raise InputError(f"image must have 1 to {MAX_CHANNELS} channels, got {channels} in layout "
+                             f"{n}{layout} (shape {tuple(x.shape)}){hint}")
+        raise InputError(f"image must have 1 to {MAX_DECLARED_CHANNELS} channels, got {channels} in the declared "
+                         f"layout {n}{layout} (shape {tuple(x.shape)})")
     pixels = int(np.prod(shape)) // channels
     return name, layout, channels, pixels, spec
 

@@ -12,7 +12,7 @@ from tests.conformance import strategies
 NAMES = augnoise.transform_names("audio")
 #: a strong case of each transform (a clean first argument for the error tests)
 STRONG = {"audio.GaussianNoise": {"std": 0.2}, "audio.GaussianSNR": {"snr_db": 0}, "audio.ColorNoise": {"snr_db": 0},
-          "audio.BackgroundNoise": {"snr_db": 0, "paths": NOISE_DIR}}
+          "audio.BackgroundNoise": {"snr_db": 0, "paths": NOISE_DIR}, "audio.ShortNoises": {"synthetic": {}, "count": 2}}
 DTYPES = [np.float32, np.int16, np.int32]
 
 

@@ -64,7 +64,8 @@ def test_channels_last_tensors_are_refused_unless_declared():
     p = augnoise.Pipeline(batch=[step("image.GaussianNoise", {"std": 0.1})], seed=1)
     with pytest.raises(augnoise.InputError, match=r"^batch step 1 \(image.GaussianNoise\): image must have 1 to 4 channels, "
                                                   r"got 32 in layout NCHW \(shape \(2, 32, 32, 3\)\); NCHW is the default "
-                                                  r"for torch tensors, declare layout: NHWC under fields: if it is NHWC$"):
+                                                  r"for torch tensors: declare layout: NHWC under fields: if it is NHWC, "
+                                                  r"or layout: NCHW to take more than 4 channels \(multispectral\)$"):
         p.apply_batch(x, [0, 1])
     with pytest.raises(augnoise.InputError, match=r"image of shape \(2, 32, 32\) does not match the declared layout NHWC"):
         augnoise.Pipeline(batch=p.batch, seed=1, fields={"image": {"layout": "NHWC"}}).apply_batch(x[..., 0], [0, 1])
