@@ -84,6 +84,10 @@ def thresholds(p: Any) -> Any:
 
 @kernel(GaussianNoise, "numpy")
 def gaussian(t: GaussianNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
+    if "grain" in params:  # correlated: the grain field of image.AdditiveNoise
+        from .additive import additive_numpy
+
+        return additive_numpy(t, x, params, ctx, philox.gaussian_table(), "per_pixel" if t.params.per_channel else "shared")
     k = _nb()
     ib, src, dst = _prepare(t, x, ctx)
     table = philox.gaussian_table()

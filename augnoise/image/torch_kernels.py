@@ -73,6 +73,11 @@ def _store(y: Any, ib: ImageBatch, like: Any) -> Any:
 def gaussian(t: GaussianNoise, x: Any, params: dict[str, Any], ctx: Any) -> Any:
     import torch
 
+    if "grain" in params:  # correlated: the grain field of image.AdditiveNoise
+        from ..core import philox
+        from .additive import additive_torch
+
+        return additive_torch(t, x, params, ctx, philox.gaussian_table(), "per_pixel" if t.params.per_channel else "shared")
     ib = image_batch(x, ctx, t.field)
     w = ib.x
     scale, offset = gaussian_coefficients(col(params["std"]), col(params["mean"]), ib.maxval)

@@ -72,11 +72,16 @@ def _table(device: str) -> torch.Tensor:
     return torch.from_numpy(ref.gaussian_table().copy()).to(device)
 
 
+def lanes(keys: torch.Tensor, n: int, stream: int = 0) -> torch.Tensor:
+    """``(B, n)`` int64 16-bit table indices at positions 0..n-1 (two per 32-bit word, low half
+    first): what :func:`normals` looks up, for any 65,536-entry table."""
+    w = words(keys, (n + 1) // 2, stream)
+    return torch.stack([w & 0xFFFF, (w >> 16) & 0xFFFF], dim=-1).reshape(keys.shape[0], -1)[:, :n]
+
+
 def normals(keys: torch.Tensor, n: int, stream: int = 0) -> torch.Tensor:
     """``(B, n)`` float32 standard normals at positions 0..n-1 (the inverse-CDF table)."""
-    w = words(keys, (n + 1) // 2, stream)
-    lanes = torch.stack([w & 0xFFFF, (w >> 16) & 0xFFFF], dim=-1).reshape(keys.shape[0], -1)[:, :n]
-    return _table(str(keys.device))[lanes]
+    return _table(str(keys.device))[lanes(keys, n, stream)]
 
 
 def uniform32(keys: torch.Tensor, n: int, stream: int = 0) -> torch.Tensor:
