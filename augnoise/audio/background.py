@@ -12,17 +12,28 @@ import numpy as np
 from pydantic import Field, WithJsonSchema
 from pydantic.functional_validators import BeforeValidator
 
-from ..core.errors import InputError, ParamError, escape
+from ..core.errors import InputError, ParamError, escape, locate
 from ..core.files import UNREADABLE, PathRefused, open_regular, resolve_path
 from ..core.kernels import col, kernel
 from ..core.params import RangeParam
 from ..core.philox import stream_words
-from ..core.transform import Example
+from ..core.transform import Example, Step
 from .base import AudioParams, AudioTransform, example_audio
 from .checks import from_unit, to_unit
 from .io import MAX_SAMPLE_RATE, MAX_SAMPLES, MIN_SAMPLE_RATE, header_problem
 from .kernels import mean_square, mix_at_snr
 from .level import Absolute, Level, absolute_gains
+
+def _check_noise_steps(v: Any) -> Any:
+    if isinstance(v, tuple):
+        v = list(v)
+    if not isinstance(v, list) or not v:
+        raise ValueError("must be a non-empty list of steps")
+    return v
+
+
+#: noise_transform: a list of steps (built from YAML by the loader, located there)
+NoiseSteps = Annotated[list, BeforeValidator(_check_noise_steps), WithJsonSchema({"type": "array", "minItems": 1})]
 
 NOISE_SUFFIXES = {".wav", ".flac", ".ogg"}
 #: files up to this long are decoded once per worker and cached; longer ones are read by segment
@@ -387,18 +398,29 @@ class BackgroundNoise(AudioTransform):
     name = "audio.BackgroundNoise"
     exact_backends = False  # float64 reductions / FFT / transcendentals: equal up to rounding
     needs_rate = True
+    nested_steps = ("noise_transform",)  # built by the YAML loader as sub-steps k.1, k.2, ...
 
     class Params(AudioParams):
         paths: Paths = Field(..., description="noise file(s) or folder(s); relative to the pipeline file")
         snr_db: RangeParam(ge=-40, le=120, unit="dB") = Field([5.0, 20.0], description="signal-to-noise ratio in dB (RMS); short for level: {mode: relative, snr_db: ...}")
         level: Level | None = Field(None, description="{mode: relative, snr_db} or {mode: absolute, rms_db} (noise RMS in dBFS)")
         per_channel: bool = Field(True, description="hold the level on each channel (false: over all channels)")
+        noise_transform: NoiseSteps | None = Field(None, description="audio steps applied to the noise before it is leveled and mixed (sub-steps k.1, k.2, ...)")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         if self.params.level is not None and "snr_db" in self.params.model_fields_set:
             raise ParamError(self.name, [("level", "give snr_db or level, not both (snr_db is short for "
                                                    "level: {mode: relative, snr_db: ...})")])
+        #: the noise_transform steps: children of this step in the key tree (paths k.1, k.2, ...)
+        self.transforms: list[Step] = [_as_step(self.name, j, c) for j, c in enumerate(self.params.noise_transform or [])]
+        for j, child in enumerate(self.transforms):
+            for node in child.walk():
+                if node.children():
+                    continue
+                if getattr(node, "modality", None) != "audio" or node.field != "audio":
+                    raise ParamError(self.name, [("noise_transform", f"step {j + 1} ({node.name}): only audio steps on "
+                                                                     "the field audio apply to the noise")])
         paths = self.params.paths
         try:
             self.files = _scan([paths] if isinstance(paths, str) else list(paths))
@@ -415,6 +437,102 @@ class BackgroundNoise(AudioTransform):
         else:
             drawn = {"snr_db": r.value(self.params.snr_db if level is None else level.snr_db)}
         return {**drawn, "index": index, "file": names[index], "key": r.key()}
+
+    def children(self) -> list[Step]:
+        return self.transforms
+
+    def to_config(self) -> dict[str, Any]:
+        cfg = super().to_config()
+        if self.transforms:
+            cfg[self.name]["noise_transform"] = [t.to_config() for t in self.transforms]
+        return cfg
+
+    def noise_stack(self, params: dict[str, Any], b: int, c: int, n: int) -> np.ndarray:
+        """``(b, c, n)`` float32 noise for a batch (before levels): each clip's segment."""
+        rates = col(params["sample_rate"], np.int64)
+        rates = np.broadcast_to(rates, (b,)) if rates.size == 1 else rates
+        index, keys = col(params["index"], np.int64), col(params["key"], np.uint64)
+        return np.stack([self.noise_for(self.files[int(index[i])], n, c, int(rates[i]), int(keys[i]))
+                         for i in range(b)]).astype(np.float32, copy=False)
+
+    def _transformed(self, x: Any, params: dict[str, Any], data: dict[str, Any], r: Any, gate: Any,
+                     ctx: Any) -> Any:
+        """The noise of a batch (``x``: the batch as given) after the noise_transform steps, each
+        run as a sub-step ``k.j`` on ``{audio: noise, sample_rate: ...}`` (the batch stage's
+        ``run_batch`` with ``gate``, or the sample stage's ``run`` when ``gate`` is None)."""
+        b, n = x.shape[0], x.shape[-1]
+        c = 1 if x.ndim == 2 else x.shape[1]
+        z: Any = self.noise_stack(params, b, c, n)
+        if not isinstance(x, np.ndarray):  # a tensor: the children run on the data's device
+            import torch
+
+            z = torch.from_numpy(z).to(x.device)
+        noise: dict[str, Any] = {"audio": z if gate is not None else z[0]}
+        if "sample_rate" in data:
+            noise["sample_rate"] = data["sample_rate"]
+        for j, child in enumerate(self.transforms):
+            try:
+                noise = child.run_batch(noise, r.child(j), gate, ctx) if gate is not None else \
+                    child.run(noise, r.child(j), ctx)
+            except InputError as err:
+                raise locate(err, j + 1, child.name) from None
+        out = noise["audio"] if gate is not None else noise["audio"][None]
+        floating = out.dtype.kind == "f" if isinstance(out, np.ndarray) else out.dtype.is_floating_point
+        if tuple(out.shape) != (b, c, n) or not floating:
+            raise InputError(f"noise_transform changed the noise from {(b, c, n)} float to {tuple(out.shape)} "
+                             f"{out.dtype}: its steps must keep the shape")
+        return out
+
+    def run(self, sample: dict[str, Any], r: Any, ctx: Any) -> dict[str, Any]:
+        if not self.transforms:
+            return super().run(sample, r, ctx)
+        field = self.field
+        if field not in sample:
+            raise InputError(f"sample has no field {field!r} (fields: {', '.join(map(str, sample)) or 'none'})")
+        if not r.below(self.p):
+            return sample
+        x = self.check(sample[field], ctx=ctx)
+        drawn = self.drawn(r)
+        params = {**drawn, **self.inputs(sample)}
+        xb = x[None]
+        params["noise"] = self._transformed(xb if xb.ndim == 3 else xb[:, None], params, sample, r, None, ctx)
+        out = dict(sample)
+        out[field] = self.apply(x, params, ctx)
+        if ctx.trace is not None:
+            from ..core.transform import trace_values
+
+            ctx.trace.append((self.name, trace_values(drawn)))
+        return out
+
+    def run_batch(self, data: dict[str, Any], r: Any, gate: np.ndarray, ctx: Any) -> dict[str, Any]:
+        if not self.transforms:
+            return super().run_batch(data, r, gate, ctx)
+        from ..core.arrays import put_rows, take_rows
+        from ..core.kernels import run_kernel
+
+        field = self.field
+        if field not in data:
+            raise InputError(f"batch has no field {field!r} (fields: {', '.join(map(str, data)) or 'none'})")
+        x = data[field]
+        n = r.size
+        if not hasattr(x, "shape") or x.ndim < 2 or x.shape[0] != n:
+            raise InputError(f"field {field!r} must be an array with one row per sample ({n})")
+        applied = gate & r.below(self.p)
+        params = self.drawn(r)
+        params.update(self.inputs(data, batched=True))
+        x = self.check(x, batched=True, ctx=ctx)
+        noise = self._transformed(x if x.ndim == 3 else x[:, None], params, data, r, applied, ctx)
+        sel = np.flatnonzero(applied)
+        if sel.size == 0:
+            return data
+        out = dict(data)
+        if sel.size == n:
+            out[field] = run_kernel(self, x, {**params, "noise": noise}, ctx)
+        else:
+            part = {k: v[sel] if isinstance(v, np.ndarray) and v.ndim == 1 else v for k, v in params.items()}
+            part["noise"] = noise[sel] if isinstance(noise, np.ndarray) else noise[_index(sel, noise)]
+            out[field] = put_rows(x, sel, run_kernel(self, take_rows(x, sel), part, ctx.rows(sel)))
+        return out
 
     def noise_for(self, entry: NoiseFile, n: int, channels: int, rate: int, key: int) -> np.ndarray:
         """``(channels, n)`` noise from ``entry`` for one clip: a non-silent segment mapped to
@@ -459,17 +577,52 @@ BackgroundNoise.examples = (
     Example(lambda: {**_example_params(), "per_channel": False}, example_audio(np.int16, channels=2, n=700, rate=8000)),
     Example(lambda: {"paths": str(_example_folder()), "level": {"mode": "absolute", "rms_db": [-40, -20]}},
             example_audio(np.float32, channels=2, n=900, rate=8000)),
+    Example(lambda: {**_example_params(), "noise_transform": [_gaussian()(std=[0.01, 0.05], clip=False)]},
+            example_audio(np.float32, channels=2, n=800, rate=8000)),
 )
+
+
+def _gaussian() -> Any:
+    from .gaussian import GaussianNoise
+
+    return GaussianNoise
+
+
+def _as_step(name: str, j: int, item: Any) -> Step:
+    """A noise_transform item: a step, or its single-key mapping (as ``to_config`` gives)."""
+    if isinstance(item, Step):
+        return item
+    if isinstance(item, dict) and len(item) == 1:
+        from ..core.config import from_data
+        from ..core.errors import ConfigError
+
+        try:
+            return from_data({"sample": [item]}).sample[0]
+        except ConfigError as err:
+            first = err.problems[0]
+            where = first.where.replace("step 1", f"step {j + 1}", 1) or f"step {j + 1}"
+            field = f"{first.field}: " if first.field else ""
+            raise ParamError(name, [("noise_transform", f"{where}: {field}{first.message}")]) from None
+    raise ParamError(name, [("noise_transform", f"items must be steps, got {type(item).__name__}")])
+
+
+def _index(sel: np.ndarray, like: Any) -> Any:
+    import torch
+
+    return torch.from_numpy(sel).to(like.device)
 
 
 @kernel(BackgroundNoise, "numpy")
 def background(t: BackgroundNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
     u = to_unit(x)
     b, c, n = u.shape
-    rates = col(params["sample_rate"], np.int64)
-    rates = np.broadcast_to(rates, (b,)) if rates.size == 1 else rates
-    index, keys = col(params["index"], np.int64), col(params["key"], np.uint64)
-    z = np.stack([t.noise_for(t.files[int(index[i])], n, c, int(rates[i]), int(keys[i])) for i in range(b)])
+    if "noise" in params:  # after noise_transform (see BackgroundNoise.run)
+        z = np.asarray(params["noise"].cpu() if hasattr(params["noise"], "cpu") else params["noise"])
+    else:
+        rates = col(params["sample_rate"], np.int64)
+        rates = np.broadcast_to(rates, (b,)) if rates.size == 1 else rates
+        index, keys = col(params["index"], np.int64), col(params["key"], np.uint64)
+        z = np.stack([t.noise_for(t.files[int(index[i])], n, c, int(rates[i]), int(keys[i])) for i in range(b)])
     if "rms_db" in params:  # absolute: the noise's own RMS, whatever the signal (silence included)
         g = absolute_gains(mean_square(z), col(params["rms_db"]), t.params.per_channel).astype(u.dtype)
         return from_unit(u + g[:, :, None] * z.astype(u.dtype, copy=False), x, t.params.clip)

@@ -166,7 +166,7 @@ def background(t: BackgroundNoise, x: Any, params: dict[str, Any], ctx: Any) -> 
     rates = np.broadcast_to(rates, (b,)) if rates.size == 1 else rates
     index, keys = col(params["index"], np.int64), col(params["key"], np.uint64)
     segs = []
-    for i in range(b):
+    for i in range(b if "noise" not in params else 0):  # "noise": after noise_transform (BackgroundNoise.run)
         entry = t.files[int(index[i])]
         if is_long(entry):  # read by segment at the source rate, as the numpy kernel does
             segs.append(torch.from_numpy(t.noise_for(entry, n, c, int(rates[i]), int(keys[i]))).to(u.device))
@@ -190,7 +190,11 @@ def background(t: BackgroundNoise, x: Any, params: dict[str, Any], ctx: Any) -> 
         if seg.shape[0] != c:
             seg = (seg.mean(dim=0, keepdim=True) if seg.shape[0] != 1 else seg).expand(c, n)
         segs.append(seg)
-    z = torch.stack(segs)
+    if "noise" in params:
+        z = params["noise"]
+        z = (z if isinstance(z, torch.Tensor) else torch.from_numpy(np.asarray(z))).to(u.device)
+    else:
+        z = torch.stack(segs)
     if "rms_db" in params:  # absolute: gains from the noise's own power (float64 on the host, as numpy)
         from .level import absolute_gains
 

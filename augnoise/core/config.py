@@ -398,6 +398,13 @@ class _Builder:
         except KeyError:
             self.add(f"unknown transform{suggest(name)} (see 'augnoise list')", line, where)
             return None
+        for nested in getattr(cls_t, "nested_steps", ()):  # steps inside a parameter: sub-steps pos.1, ...
+            children = kwargs.get(nested)
+            if isinstance(children, list) and children:
+                built = self.steps(children, stage, f"{pos}.", field_line(nested))
+                if built is None:
+                    return None
+                kwargs[nested] = built
         return self._construct(lambda: cls_t(**kwargs), where, field_line)
 
     def _construct(self, make, where: str, field_line) -> Step | None:

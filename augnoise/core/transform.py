@@ -74,6 +74,8 @@ class Step:
     name: ClassVar[str] = ""
     #: why the step can only run in the batch stage ('' if it can run in the sample stage)
     batch_only: ClassVar[str] = ""
+    #: parameters that hold lists of steps (built by the YAML loader as sub-steps ``pos.1, ...``)
+    nested_steps: ClassVar[tuple[str, ...]] = ()
     p: float = 1.0
     #: batch stage: draw once per batch (the first row's draws) and share with every row
     same_on_batch: bool = False

@@ -14,16 +14,34 @@ import numpy as np
 
 from ..core._philox_numba import key_words, normals
 from ..core.philox import CHUNK
-from ._numba import chunk_normals, chunk_pixels, row, scratch, store
+from ._numba import chunk_normals, chunk_pixels, row, scratch
 
 u64 = np.uint64
+f32 = np.float32
 jit = functools.partial(nb.njit, cache=True, nogil=True, boundscheck=False, error_model="numpy")
+
+
+ROUND = 4503599627370496.0  # 2**52: (v + 2**52) - 2**52 is rint(v), half to even, for 0 <= v < 2**52
+
+
+@nb.njit(inline="always")
+def put(d, i, y, maxval):
+    # _numba.store's result (clip, then integers rounded half to even) without a call to rint,
+    # so the loop vectorises: rint and clipping to integer bounds commute
+    if maxval > 0.0:
+        v = y * maxval
+        v = v if v > 0.0 else 0.0
+        v = v if v < maxval else maxval
+        d[i] = (v + ROUND) - ROUND
+    else:
+        v = y if y > 0.0 else 0.0
+        d[i] = v if v < 1.0 else 1.0
 
 
 @nb.njit(inline="always")
 def multiply(s, d, a, m0, m1, inv, maxval):
     for i in range(s.shape[0]):
-        store(d, i, np.float64(s[i]) * inv * (m0 + m1 * np.float64(a[i])), maxval)
+        put(d, i, np.float64(s[i]) * inv * (m0 + m1 * np.float64(a[i])), maxval)
 
 
 @nb.njit(inline="always")
@@ -69,4 +87,160 @@ def draws(table, keys, count):
         for start in range(0, count, CHUNK):
             m = min(CHUNK, count - start)
             normals(out[b, start:start + m], words, table, k0, k1, start, m, 0)
+    return out
+
+
+@nb.njit(inline="always")
+def offsets_of(z, b, sc, off, channels):
+    # the per-channel noise sc * z + off in float32 (z: one value per channel, or one for all)
+    k = z.shape[1]
+    out = np.empty(channels, np.float32)
+    for c in range(channels):
+        out[c] = sc * z[b, c if k > 1 else 0] + off
+    return out
+
+
+@nb.njit(inline="always")
+def add_run(s, d, v_off, fm, clip):
+    # one contiguous run of values with one float32 noise value
+    zero = f32(0.0)
+    if fm > 0:
+        for i in range(s.shape[0]):
+            v = f32(s[i]) + v_off
+            v = v if v > zero else zero
+            d[i] = v if v < fm else fm
+    elif clip:
+        lo = s.dtype.type(0.0)
+        hi = s.dtype.type(1.0)
+        for i in range(s.shape[0]):
+            v = s[i] + v_off
+            v = v if v > lo else lo
+            d[i] = v if v < hi else hi
+    else:
+        for i in range(s.shape[0]):
+            d[i] = s[i] + v_off
+
+
+@jit
+def add_planes(src, dst, z, scales, offsets, maxval, clip, channels, cf):
+    """Per-channel (or per-image) additive noise: image.GaussianNoise's per-value arithmetic
+    ``f32(x) + (sc * z + off)`` with one ``z`` per channel (z: (B, channels) or (B, 1))."""
+    fm = f32(maxval)
+    for b in range(src.shape[0]):
+        noff = offsets_of(z, b, scales[b], offsets[b], channels)
+        s, d = src[b], dst[b]
+        pixels = s.shape[0] // channels
+        if cf or channels == 1:
+            for c in range(channels):
+                add_run(s[c * pixels:(c + 1) * pixels], d[c * pixels:(c + 1) * pixels], noff[c], fm, clip)
+        elif z.shape[1] == 1:
+            add_run(s, d, noff[0], fm, clip)
+        else:  # channels last: a row of per-value noise repeated over the pixels
+            row = np.empty(channels * 256, np.float32)
+            for q in range(row.shape[0]):
+                row[q] = noff[q % channels]
+            step = row.shape[0]
+            for start in range(0, s.shape[0], step):
+                m = min(step, s.shape[0] - start)
+                add_vec(s[start:start + m], d[start:start + m], row[:m], fm, clip)
+
+
+@nb.njit(inline="always")
+def add_vec(s, d, a, fm, clip):
+    zero = f32(0.0)
+    if fm > 0:
+        for i in range(s.shape[0]):
+            v = f32(s[i]) + a[i]
+            v = v if v > zero else zero
+            d[i] = v if v < fm else fm
+    elif clip:
+        lo = s.dtype.type(0.0)
+        hi = s.dtype.type(1.0)
+        for i in range(s.shape[0]):
+            v = s[i] + a[i]
+            v = v if v > lo else lo
+            d[i] = v if v < hi else hi
+    else:
+        for i in range(s.shape[0]):
+            d[i] = s[i] + a[i]
+
+
+@nb.njit(inline="always")
+def lookup(s, d, lut, channels, cf):
+    pixels = s.shape[0] // channels
+    if cf:
+        for c in range(channels):
+            t = lut[c]
+            for i in range(c * pixels, (c + 1) * pixels):
+                d[i] = t[np.int64(s[i])]
+    else:
+        for p in range(pixels):
+            for c in range(channels):
+                d[p * channels + c] = lut[c, np.int64(s[p * channels + c])]
+
+
+@jit
+def mult_planes(src, dst, z, m0s, m1s, maxval, channels, cf):
+    """Per-channel (or per-image) multipliers ``m0 + m1 * z``, stored as the fused kernel."""
+    inv = 1.0 / maxval if maxval > 0.0 else 1.0
+    for b in range(src.shape[0]):
+        k = z.shape[1]
+        gains = np.empty(channels * 256, np.float64)
+        for q in range(gains.shape[0]):
+            c = q % channels
+            gains[q] = m0s[b] + m1s[b] * np.float64(z[b, c if k > 1 else 0])
+        s, d = src[b], dst[b]
+        pixels = s.shape[0] // channels
+        if maxval == 255.0:  # uint8: a table per channel of the same arithmetic, then a lookup
+            lut = np.empty((channels, 256), d.dtype)
+            for c in range(channels):
+                for v in range(256):
+                    put(lut[c], v, np.float64(v) * inv * gains[c], maxval)
+            lookup(s, d, lut, channels, cf)
+            continue
+        if cf and channels > 1:
+            for c in range(channels):
+                g = gains[c]
+                for i in range(c * pixels, (c + 1) * pixels):
+                    put(d, i, np.float64(s[i]) * inv * g, maxval)
+        else:
+            step = gains.shape[0]
+            for start in range(0, s.shape[0], step):
+                m = min(step, s.shape[0] - start)
+                for q in range(m):
+                    put(d, start + q, np.float64(s[start + q]) * inv * gains[q], maxval)
+
+
+@jit
+def separable(z, taps, h, w):
+    """``(h + 2r, (w + 2r) * planes)`` float32 draws (rows of pixels by planes) -> ``(h, w *
+    planes)`` float32: taps along W, then along H, each output the float32 sum over the taps in
+    order (as the torch kernel)."""
+    k = taps.shape[0]
+    hp = z.shape[0]
+    planes = z.shape[1] // (w + k - 1)
+    n = w * planes
+    acc = np.empty((hp, n), np.float32)
+    for i in range(hp):
+        a, zi = acc[i], z[i]
+        t0 = taps[0]
+        for q in range(n):
+            a[q] = t0 * zi[q]
+        for t in range(1, k):
+            tt = taps[t]
+            sh = t * planes
+            for q in range(n):
+                a[q] = a[q] + tt * zi[q + sh]
+    out = np.empty((h, n), np.float32)
+    for i in range(h):
+        o = out[i]
+        t0 = taps[0]
+        a0 = acc[i]
+        for q in range(n):
+            o[q] = t0 * a0[q]
+        for t in range(1, k):
+            tt = taps[t]
+            at = acc[i + t]
+            for q in range(n):
+                o[q] = o[q] + tt * at[q]
     return out

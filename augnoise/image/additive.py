@@ -11,8 +11,8 @@ the requested one, and the numpy and torch kernels look up the same entries.
 Grain: the Gaussian field drawn on a grid padded by ``r = ceil(3 sigma)`` pixels, filtered by a
 separable Gaussian of ``sigma = grain / sqrt(2)`` whose taps have unit sum of squares (so the
 std stays 1), then cut to the image: the autocorrelation at a distance ``d`` (pixels) is
-``exp(-d**2 / (2 grain**2))``, 0.61 at ``d = grain``. The filter runs in float64 in a fixed order
-of taps in both kernels.
+``exp(-d**2 / (2 grain**2))``, 0.61 at ``d = grain``. The filter runs in float32 in a fixed order
+of taps in both kernels (so they agree value for value).
 """
 from __future__ import annotations
 
@@ -63,33 +63,20 @@ def distribution_table(name: str, alpha: float = 2.0, beta: float = 2.0) -> np.n
 
 
 def grain_taps(grain: float) -> np.ndarray:
-    """The 1-D float64 taps of the grain filter (``2r + 1`` of them, unit sum of squares):
-    ``[1.0]`` for grain 0 (white noise, the unfiltered draws)."""
+    """The 1-D float32 taps of the grain filter (``2r + 1`` of them, unit sum of squares,
+    computed in float64): ``[1.0]`` for grain 0 (white noise, the unfiltered draws)."""
     if grain <= 0:
-        return np.ones(1)
+        return np.ones(1, np.float32)
     sigma = grain / math.sqrt(2.0)
     r = max(1, math.ceil(3.0 * sigma))
     k = np.arange(-r, r + 1, dtype=np.float64)
     t = np.exp(-k * k / (2.0 * sigma * sigma))
-    return t / np.sqrt(np.sum(t * t))
+    return (t / np.sqrt(np.sum(t * t))).astype(np.float32)
 
 
 def _spatial(ib: ImageBatch) -> tuple[int, int]:
     shape = tuple(ib.x.shape[1:])
     return shape[ib.layout.index("H")], shape[ib.layout.index("W")]
-
-
-def _filter(z: np.ndarray, taps: np.ndarray, h: int, w: int) -> np.ndarray:
-    """``(h + 2r, w + 2r, planes)`` float64 draws -> the ``(h, w, planes)`` float32 field: taps
-    along W, then along H, each output the sum over taps in order (as the torch kernel)."""
-    k = len(taps)
-    acc = taps[0] * z[:, 0:w]
-    for j in range(1, k):
-        acc = acc + taps[j] * z[:, j:j + w]
-    out = taps[0] * acc[0:h]
-    for j in range(1, k):
-        out = out + taps[j] * acc[j:j + h]
-    return out.astype(np.float32)
 
 
 def grain_field(table: np.ndarray, keys: np.ndarray, grains: np.ndarray, h: int, w: int, planes: int) -> np.ndarray:
@@ -102,8 +89,8 @@ def grain_field(table: np.ndarray, keys: np.ndarray, grains: np.ndarray, h: int,
         taps = grain_taps(float(grains[b]))
         r = len(taps) // 2
         hp, wp = h + 2 * r, w + 2 * r
-        z = k.draws(table, keys[b:b + 1], hp * wp * planes)[0].reshape(hp, wp, planes)
-        out[b] = z if r == 0 else _filter(z.astype(np.float64), taps, h, w)
+        z = k.draws(table, keys[b:b + 1], hp * wp * planes)[0].reshape(hp, wp * planes)
+        out[b] = (z if r == 0 else k.separable(z, taps, h, w)).reshape(h, w, planes)
     return out
 
 
@@ -114,25 +101,13 @@ def _to_layout(z: np.ndarray, ib: ImageBatch) -> np.ndarray:
     return np.moveaxis(z, 3, 1) if ib.layout == "CHW" else z
 
 
-def _per_channel_to_layout(z: np.ndarray, ib: ImageBatch) -> np.ndarray:
-    """``(B, k)`` per-channel (k = C) or per-image (k = 1) noise -> broadcastable."""
-    b = z.shape[0]
-    if ib.layout == "HW":
-        return z.reshape(b, 1, 1)
-    return z.reshape(b, -1, 1, 1) if ib.layout == "CHW" else z.reshape(b, 1, 1, -1)
-
-
 def _per_image(v: Any, ndim: int) -> np.ndarray:
     return np.asarray(v).reshape((-1,) + (1,) * (ndim - 1))
 
 
 def noise_field(ib: ImageBatch, table: np.ndarray, keys: np.ndarray, mode: str, grains: np.ndarray | None) -> np.ndarray:
-    """The batch's unit noise, broadcastable to its layout, for the modes the fused kernels do
-    not run: per_channel and constant (C or 1 draws per image) and grain."""
-    from . import _additive_numba as k
-
-    if mode in ("per_channel", "constant"):
-        return _per_channel_to_layout(k.draws(table, keys, ib.channels if mode == "per_channel" else 1), ib)
+    """The batch's unit noise field (per value, or per pixel when ``mode`` is shared), correlated
+    over ``grains`` pixels, broadcastable to its layout."""
     planes = 1 if mode == "shared" or ib.channels == 1 else ib.channels
     h, w = _spatial(ib)
     z = grain_field(table, keys, np.zeros(len(keys)) if grains is None else grains, h, w, planes)
@@ -299,6 +274,13 @@ def _fused(mode: str, grains: np.ndarray | None) -> bool:
     return mode in ("per_pixel", "shared") and (grains is None or not np.any(grains > 0))
 
 
+def _flat(ib: ImageBatch) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The working array, its (B, n) contiguous source and a new destination."""
+    w = ib.x
+    src = (w if w.flags.c_contiguous else np.ascontiguousarray(w)).reshape(w.shape[0], -1)
+    return w, src, np.empty_like(src)
+
+
 def _keys(params: dict[str, Any], n: int) -> np.ndarray:
     return np.broadcast_to(col(params["key"], np.uint64), n).copy()
 
@@ -320,6 +302,13 @@ def additive_numpy(t: Any, x: np.ndarray, params: dict[str, Any], ctx: Any, tabl
         shared = mode == "shared" and ib.channels > 1
         _nb().gauss(src, dst, table, scale, offset, ib.maxval, bool(t.params.clip), _keys(params, n), ib.channels,
                     ib.channels_first, shared)
+        return ib.restore(dst.reshape(w.shape))
+    if mode in ("per_channel", "constant"):
+        from . import _additive_numba as k
+
+        w, src, dst = _flat(ib)
+        z = k.draws(table, _keys(params, n), ib.channels if mode == "per_channel" else 1)
+        k.add_planes(src, dst, z, scale, offset, ib.maxval, bool(t.params.clip), ib.channels, ib.channels_first)
         return ib.restore(dst.reshape(w.shape))
     z = noise_field(ib, table, _keys(params, n), mode, None if grains is None else np.broadcast_to(grains, n))
     return add_field(ib, z, scale, offset, bool(t.params.clip))
@@ -344,6 +333,11 @@ def multiplicative_noise(t: MultiplicativeNoise, x: np.ndarray, params: dict[str
         dst = np.empty_like(src)
         k.mult(src, dst, t.table, m0, m1, _keys(params, n), float(ib.maxval), ib.channels, ib.channels_first,
                mode == "shared" and ib.channels > 1)
+        return ib.restore(dst.reshape(w.shape))
+    if mode in ("per_channel", "constant"):
+        w, src, dst = _flat(ib)
+        z = k.draws(t.table, _keys(params, n), ib.channels if mode == "per_channel" else 1)
+        k.mult_planes(src, dst, z, m0, m1, float(ib.maxval), ib.channels, ib.channels_first)
         return ib.restore(dst.reshape(w.shape))
     z = noise_field(ib, t.table, _keys(params, n), mode, None if grains is None else np.broadcast_to(grains, n))
     return multiply_field(ib, z, m0, m1)
@@ -382,15 +376,14 @@ def _torch_field(ib: ImageBatch, table: np.ndarray, params: dict[str, Any], mode
         r = len(taps) // 2
         hp, wp = h + 2 * r, wd + 2 * r
         z = tab[philox.lanes(keys[b:b + 1], hp * wp * planes)][0].reshape(hp, wp, planes)
-        if r:
-            z = z.to(torch.float64)
-            acc = float(taps[0]) * z[:, 0:wd]
+        if r:  # float32 products and sums in the numba kernel's order
+            tt = torch.from_numpy(taps).to(dev)
+            acc = tt[0] * z[:, 0:wd]
             for j in range(1, len(taps)):
-                acc = acc + float(taps[j]) * z[:, j:j + wd]
-            out = float(taps[0]) * acc[0:h]
+                acc = acc + tt[j] * z[:, j:j + wd]
+            z = tt[0] * acc[0:h]
             for j in range(1, len(taps)):
-                out = out + float(taps[j]) * acc[j:j + h]
-            z = out.to(torch.float32)
+                z = z + tt[j] * acc[j:j + h]
         fields.append(z)
     z = torch.stack(fields)
     if ib.layout == "HW":
