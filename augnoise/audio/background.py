@@ -456,10 +456,11 @@ class BackgroundNoise(AudioTransform):
                          for i in range(b)]).astype(np.float32, copy=False)
 
     def _transformed(self, x: Any, params: dict[str, Any], data: dict[str, Any], r: Any, gate: Any,
-                     ctx: Any) -> Any:
+                     ctx: Any) -> tuple[Any, list[Any]]:
         """The noise of a batch (``x``: the batch as given) after the noise_transform steps, each
         run as a sub-step ``k.j`` on ``{audio: noise, sample_rate: ...}`` (the batch stage's
-        ``run_batch`` with ``gate``, or the sample stage's ``run`` when ``gate`` is None)."""
+        ``run_batch`` with ``gate``, or the sample stage's ``run`` when ``gate`` is None), and the
+        sub-steps' trace entries (previews show them after this step's own)."""
         b, n = x.shape[0], x.shape[-1]
         c = 1 if x.ndim == 2 else x.shape[1]
         z: Any = self.noise_stack(params, b, c, n)
@@ -470,18 +471,24 @@ class BackgroundNoise(AudioTransform):
         noise: dict[str, Any] = {"audio": z if gate is not None else z[0]}
         if "sample_rate" in data:
             noise["sample_rate"] = data["sample_rate"]
+        trace = getattr(ctx, "trace", None)
+        start = len(trace) if trace is not None else 0
         for j, child in enumerate(self.transforms):
             try:
                 noise = child.run_batch(noise, r.child(j), gate, ctx) if gate is not None else \
                     child.run(noise, r.child(j), ctx)
             except InputError as err:
                 raise locate(err, j + 1, child.name) from None
+        sub = []
+        if trace is not None:  # the sub-steps' drawn values, said to be on the noise (shown after this step's own)
+            sub = [(f"{name} (on the noise)", vals) for name, vals in trace[start:]]
+            del trace[start:]
         out = noise["audio"] if gate is not None else noise["audio"][None]
         floating = out.dtype.kind == "f" if isinstance(out, np.ndarray) else out.dtype.is_floating_point
         if tuple(out.shape) != (b, c, n) or not floating:
             raise InputError(f"noise_transform changed the noise from {(b, c, n)} float to {tuple(out.shape)} "
                              f"{out.dtype}: its steps must keep the shape")
-        return out
+        return out, sub
 
     def run(self, sample: dict[str, Any], r: Any, ctx: Any) -> dict[str, Any]:
         if not self.transforms:
@@ -495,13 +502,14 @@ class BackgroundNoise(AudioTransform):
         drawn = self.drawn(r)
         params = {**drawn, **self.inputs(sample)}
         xb = x[None]
-        params["noise"] = self._transformed(xb if xb.ndim == 3 else xb[:, None], params, sample, r, None, ctx)
+        params["noise"], sub = self._transformed(xb if xb.ndim == 3 else xb[:, None], params, sample, r, None, ctx)
         out = dict(sample)
         out[field] = self.apply(x, params, ctx)
         if ctx.trace is not None:
             from ..core.transform import trace_values
 
             ctx.trace.append((self.name, trace_values(drawn)))
+            ctx.trace.extend(sub)
         return out
 
     def run_batch(self, data: dict[str, Any], r: Any, gate: np.ndarray, ctx: Any) -> dict[str, Any]:
@@ -521,7 +529,7 @@ class BackgroundNoise(AudioTransform):
         params = self.drawn(r)
         params.update(self.inputs(data, batched=True))
         x = self.check(x, batched=True, ctx=ctx)
-        noise = self._transformed(x if x.ndim == 3 else x[:, None], params, data, r, applied, ctx)
+        noise, _ = self._transformed(x if x.ndim == 3 else x[:, None], params, data, r, applied, ctx)
         sel = np.flatnonzero(applied)
         if sel.size == 0:
             return data
