@@ -212,15 +212,25 @@ def mult_planes(src, dst, z, m0s, m1s, maxval, channels, cf):
 
 
 @jit
-def separable(z, taps, h, w):
-    """``(h + 2r, (w + 2r) * planes)`` float32 draws (rows of pixels by planes) -> ``(h, w *
-    planes)`` float32: taps along W, then along H, each output the float32 sum over the taps in
-    order (as the torch kernel)."""
+def draws_into(out, table, key):
+    """``out[:]`` = the table values at positions 0 .. out.size - 1 of stream 0 of ``key``."""
+    words = np.empty(CHUNK // 2 + 8, np.uint32)
+    k0, k1 = key_words(key)
+    for start in range(0, out.shape[0], CHUNK):
+        m = min(CHUNK, out.shape[0] - start)
+        normals(out[start:start + m], words, table, k0, k1, start, m, 0)
+
+
+@jit
+def separable(z, taps, h, w, acc, out):
+    """``z``: ``(h + 2r, (w + 2r) * planes)`` float32 draws (rows of pixels by planes) ->
+    ``out``: ``(h, w * planes)`` float32; taps along W (into ``acc``, ``(h + 2r, w * planes)``),
+    then along H, each output the float32 sum over the taps in order (as the torch kernel).
+    The buffers come from the caller: allocating megabytes per call costs page faults."""
     k = taps.shape[0]
     hp = z.shape[0]
     planes = z.shape[1] // (w + k - 1)
     n = w * planes
-    acc = np.empty((hp, n), np.float32)
     for i in range(hp):
         a, zi = acc[i], z[i]
         t0 = taps[0]
@@ -228,10 +238,9 @@ def separable(z, taps, h, w):
             a[q] = t0 * zi[q]
         for t in range(1, k):
             tt = taps[t]
-            sh = t * planes
+            zs = zi[t * planes:t * planes + n]  # a slice (not an offset index), so the loop vectorises
             for q in range(n):
-                a[q] = a[q] + tt * zi[q + sh]
-    out = np.empty((h, n), np.float32)
+                a[q] = a[q] + tt * zs[q]
     for i in range(h):
         o = out[i]
         t0 = taps[0]
@@ -243,4 +252,53 @@ def separable(z, taps, h, w):
             at = acc[i + t]
             for q in range(n):
                 o[q] = o[q] + tt * at[q]
-    return out
+
+
+@jit
+def add_dense(src, dst, z, scales, offsets, maxval, clip, rep):
+    """``x + (sc * z + off)`` with image.GaussianNoise's per-value arithmetic, ``z`` one noise
+    value per ``rep`` destination values in order (rep = channels for channels-last shared
+    noise, else 1)."""
+    fm = f32(maxval)
+    zero = f32(0.0)
+    for b in range(src.shape[0]):
+        s, d, zb = src[b], dst[b], z[b]
+        sc, off = scales[b], offsets[b]
+        if rep == 1:
+            if fm > 0:
+                for i in range(s.shape[0]):
+                    v = f32(s[i]) + (sc * zb[i] + off)
+                    v = v if v > zero else zero
+                    d[i] = v if v < fm else fm
+            else:
+                for i in range(s.shape[0]):
+                    v = s[i] + (sc * zb[i] + off)
+                    if clip:
+                        v = min(max(v, s.dtype.type(0.0)), s.dtype.type(1.0))
+                    d[i] = v
+        else:
+            for p in range(zb.shape[0]):
+                a = sc * zb[p] + off
+                for c in range(rep):
+                    i = p * rep + c
+                    if fm > 0:
+                        v = f32(s[i]) + a
+                        v = v if v > zero else zero
+                        d[i] = v if v < fm else fm
+                    else:
+                        v = s[i] + a
+                        if clip:
+                            v = min(max(v, s.dtype.type(0.0)), s.dtype.type(1.0))
+                        d[i] = v
+
+
+@jit
+def mult_dense(src, dst, z, m0s, m1s, maxval, rep):
+    """``x * (m0 + m1 * z)`` on the [0, 1] scale, stored as the fused kernel, ``z`` one value
+    per ``rep`` destination values (as :func:`add_dense`)."""
+    inv = 1.0 / maxval if maxval > 0.0 else 1.0
+    for b in range(src.shape[0]):
+        s, d, zb = src[b], dst[b], z[b]
+        m0, m1 = m0s[b], m1s[b]
+        for i in range(s.shape[0]):
+            put(d, i, np.float64(s[i]) * inv * (m0 + m1 * np.float64(zb[i // rep])), maxval)

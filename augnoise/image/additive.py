@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from typing import Any, Literal
 
 import numpy as np
@@ -79,6 +80,20 @@ def _spatial(ib: ImageBatch) -> tuple[int, int]:
     return shape[ib.layout.index("H")], shape[ib.layout.index("W")]
 
 
+_SCRATCH = threading.local()
+
+
+def _scratch(name: str, size: int) -> np.ndarray:
+    """A float32 buffer of ``size`` values reused by this thread (the grain field's draws and
+    first pass are megabytes: a fresh allocation per call costs more in page faults than the
+    filter itself)."""
+    buf = getattr(_SCRATCH, name, None)
+    if buf is None or buf.size < size:
+        buf = np.empty(max(size, 1 << 16), np.float32)
+        setattr(_SCRATCH, name, buf)
+    return buf[:size]
+
+
 def grain_field(table: np.ndarray, keys: np.ndarray, grains: np.ndarray, h: int, w: int, planes: int) -> np.ndarray:
     """``(B, h, w, planes)`` float32 noise of unit std, correlated over ``grains[b]`` pixels
     (white where 0: then exactly the draws the unfiltered kernels make)."""
@@ -89,8 +104,13 @@ def grain_field(table: np.ndarray, keys: np.ndarray, grains: np.ndarray, h: int,
         taps = grain_taps(float(grains[b]))
         r = len(taps) // 2
         hp, wp = h + 2 * r, w + 2 * r
-        z = k.draws(table, keys[b:b + 1], hp * wp * planes)[0].reshape(hp, wp * planes)
-        out[b] = (z if r == 0 else k.separable(z, taps, h, w)).reshape(h, w, planes)
+        if r == 0:
+            k.draws_into(out[b].reshape(-1), table, keys[b])
+            continue
+        z = _scratch("z", hp * wp * planes)
+        k.draws_into(z, table, keys[b])
+        k.separable(z.reshape(hp, wp * planes), taps, h, w, _scratch("acc", hp * w * planes).reshape(hp, w * planes),
+                    out[b].reshape(h, w * planes))
     return out
 
 
@@ -99,10 +119,6 @@ def _to_layout(z: np.ndarray, ib: ImageBatch) -> np.ndarray:
     if ib.layout == "HW":
         return z[..., 0]
     return np.moveaxis(z, 3, 1) if ib.layout == "CHW" else z
-
-
-def _per_image(v: Any, ndim: int) -> np.ndarray:
-    return np.asarray(v).reshape((-1,) + (1,) * (ndim - 1))
 
 
 def noise_field(ib: ImageBatch, table: np.ndarray, keys: np.ndarray, mode: str, grains: np.ndarray | None) -> np.ndarray:
@@ -114,30 +130,38 @@ def noise_field(ib: ImageBatch, table: np.ndarray, keys: np.ndarray, mode: str, 
     return _to_layout(z, ib)
 
 
+def _dense(ib: ImageBatch, z: np.ndarray) -> tuple[np.ndarray, int]:
+    """The noise as ``(B, values)`` in the destination's order, and how many destination values
+    share one (the channels, for channels-last shared noise; else 1)."""
+    b = z.shape[0]
+    if ib.layout == "CHW" and ib.channels > 1:  # noise in (B, C or 1, H, W): to the full layout
+        return np.ascontiguousarray(np.broadcast_to(z, ib.x.shape)).reshape(b, -1), 1
+    shared = ib.layout == "HWC" and z.shape[-1] == 1 and ib.channels > 1
+    return np.ascontiguousarray(z).reshape(b, -1), ib.channels if shared else 1
+
+
 def add_field(ib: ImageBatch, z: np.ndarray, scale: np.ndarray, offset: np.ndarray, clip: bool) -> Any:
     """``x + scale * z + offset`` with image.GaussianNoise's float32 arithmetic, rounding and
     clipping (``scale``/``offset`` from :func:`.kernels.gaussian_coefficients`)."""
-    w = ib.x
-    noise = _per_image(scale, w.ndim) * z + _per_image(offset, w.ndim)
-    if ib.maxval:
-        v = w.astype(np.float32) + noise
-        np.clip(v, 0.0, float(ib.maxval), out=v)
-        return ib.restore(v.astype(w.dtype))
-    y = w + noise
-    if clip:
-        np.clip(y, 0.0, 1.0, out=y)
-    return ib.restore(y.astype(w.dtype, copy=False))
+    from . import _additive_numba as k
+
+    w, src, dst = _flat(ib)
+    zd, rep = _dense(ib, z)
+    k.add_dense(src, dst, zd, np.asarray(scale, np.float32).reshape(-1), np.asarray(offset, np.float32).reshape(-1),
+                ib.maxval, clip, rep)
+    return ib.restore(dst.reshape(w.shape))
 
 
 def multiply_field(ib: ImageBatch, z: np.ndarray, m0: np.ndarray, m1: np.ndarray) -> Any:
     """``x * (m0 + m1 * z)`` on the [0, 1] scale in float64, stored as the fused kernel stores it
     (integers rounded half to even and saturated, floats clipped)."""
-    w = ib.x
-    inv = 1.0 / ib.maxval if ib.maxval else 1.0
-    y = (w.astype(np.float64) * inv) * (_per_image(m0, w.ndim) + _per_image(m1, w.ndim) * z.astype(np.float64))
-    if ib.maxval:
-        return ib.restore(np.clip(np.rint(y * ib.maxval), 0, ib.maxval).astype(w.dtype))
-    return ib.restore(np.clip(y, 0.0, 1.0).astype(w.dtype))
+    from . import _additive_numba as k
+
+    w, src, dst = _flat(ib)
+    zd, rep = _dense(ib, z)
+    k.mult_dense(src, dst, zd, np.asarray(m0, np.float64).reshape(-1), np.asarray(m1, np.float64).reshape(-1),
+                 float(ib.maxval), rep)
+    return ib.restore(dst.reshape(w.shape))
 
 
 def _check_grain(name: str, params: Any, spatial_ok: bool, what: str) -> None:
