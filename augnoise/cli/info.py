@@ -8,7 +8,8 @@ from typing import Any
 from ..core.compose import COMPOSITES
 from ..core.errors import ConfigError, Problem
 from ..core.sections import SECTIONS
-from ..core.registry import PREFIXES, get_transform, prefix_for, suggest, transform_names
+from ..core.config import FORMAT_VERSION
+from ..core.registry import PREFIXES, get_transform, load_builtins, prefix_for, suggest, transform_names
 
 
 def cmd_list(modality: str | None) -> int:
@@ -126,11 +127,24 @@ def file_schema() -> dict[str, Any]:
     """JSON Schema of the pipeline file format, built from the registry."""
     step_refs: list[dict[str, Any]] = []
     defs: dict[str, Any] = {}
+    def hoist(s: dict[str, Any]) -> dict[str, Any]:
+        """Nested models' definitions (a level's Relative/Absolute) moved to the root, where their
+        references point."""
+        for key, sub in s.pop("$defs", {}).items():
+            if defs.setdefault(key, sub) != sub:
+                raise RuntimeError(f"two parameter models are both called {key!r} with different schemas")
+        return s
+
+    load_builtins()
     for name in transform_names():
-        model = get_transform(name).Params
-        s = model.model_json_schema()
+        cls_t = get_transform(name)
+        s = hoist(cls_t.Params.model_json_schema())
         s.pop("title", None)
         s["additionalProperties"] = False
+        for nested in getattr(cls_t, "nested_steps", ()):  # lists of steps inside a parameter
+            for alt in s["properties"][nested].get("anyOf", [s["properties"][nested]]):
+                if alt.get("type") == "array":
+                    alt["items"] = {"$ref": "#/$defs/step"}
         defs[name] = {
             "type": "object",
             "description": get_transform(name).describe(),
@@ -169,6 +183,8 @@ def file_schema() -> dict[str, Any]:
         "title": "augnoise pipeline",
         "type": "object",
         "properties": {
+            "version": {"type": "integer", "minimum": 1, "maximum": FORMAT_VERSION,
+                        "description": "file format version (written by dumps; newer versions are refused)"},
             "seed": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
             **{key: sec.json_schema() for key, sec in SECTIONS.items()},
             "sample": {"type": ["array", "null"], "items": {"$ref": "#/$defs/step"}},
