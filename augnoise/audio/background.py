@@ -33,7 +33,8 @@ def _check_noise_steps(v: Any) -> Any:
 
 
 #: noise_transform: a list of steps (built from YAML by the loader, located there)
-NoiseSteps = Annotated[list, BeforeValidator(_check_noise_steps), WithJsonSchema({"type": "array", "minItems": 1})]
+NoiseSteps = Annotated[list, BeforeValidator(_check_noise_steps),
+                      WithJsonSchema({"type": "array", "minItems": 1, "items": {"type": "object", "title": "step"}})]
 
 NOISE_SUFFIXES = {".wav", ".flac", ".ogg"}
 #: files up to this long are decoded once per worker and cached; longer ones are read by segment

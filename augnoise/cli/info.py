@@ -53,6 +53,8 @@ def _describe_schema(prop: dict[str, Any]) -> str:
     if "const" in prop:
         return json.dumps(prop["const"])
     if prop.get("type") == "array":
+        if prop.get("items", {}).get("title") == "step":
+            return "list of steps"
         item = _describe_schema(prop.get("items", {}))
         if prop.get("minItems") == prop.get("maxItems") == 2:
             return f"[lo, hi] of {item}"

@@ -19,14 +19,15 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, WithJsonSchema
+from pydantic.functional_validators import BeforeValidator
 
 from ..core.errors import ParamError
 from ..core.kernels import col, kernel
-from ..core.params import BaseParams, RangeParam
+from ..core.params import BaseParams, RangeParam, show
 from ..core.transform import Example
 from .base import ImageTransform, example_image
 from .layout import ImageBatch, image_batch
@@ -164,6 +165,20 @@ def multiply_field(ib: ImageBatch, z: np.ndarray, m0: np.ndarray, m1: np.ndarray
     return ib.restore(dst.reshape(w.shape))
 
 
+def _check_multiplier(v: Any) -> Any:
+    ok = isinstance(v, (list, tuple)) and len(v) == 2 and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)
+    if not ok or not 0 <= v[0] <= v[1] <= 10:
+        raise ValueError(f"must be [lo, hi] with 0 <= lo <= hi <= 10 (finite numbers), got {show(v)}")
+    return [float(v[0]), float(v[1])]
+
+
+#: MultiplicativeNoise's multiplier range (checked as a whole, so errors name the field)
+Multiplier = Annotated[Any, BeforeValidator(_check_multiplier),
+                       WithJsonSchema({"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 10},
+                                       "minItems": 2, "maxItems": 2})]
+
+
 def _check_grain(name: str, params: Any, spatial_ok: bool, what: str) -> None:
     g = params.grain
     if (max(g) if isinstance(g, (list, tuple)) else g) > 0 and not spatial_ok:
@@ -240,17 +255,10 @@ class MultiplicativeNoise(ImageTransform):
 
     class Params(BaseParams):
         distribution: Literal["uniform", "gaussian"] = Field("uniform", description="uniform multipliers in multiplier, or 1 + std * n")
-        multiplier: list[float] = Field([0.9, 1.1], description="[lo, hi]: the range of the uniform multipliers")
+        multiplier: Multiplier = Field([0.9, 1.1], description="[lo, hi]: the range of the uniform multipliers")
         std: RangeParam(ge=0, le=10, unit="relative std") = Field(0.1, description="relative std of the Gaussian multiplier (distribution: gaussian)")
         mode: Literal["per_pixel", "shared", "per_channel", "constant"] = Field("per_pixel", description="per_pixel: every value; shared: per pixel, same on all channels; per_channel: one per channel; constant: one per image")
         grain: RangeParam(ge=0, le=MAX_GRAIN, unit="pixels") = Field(0.0, description="correlation length in pixels (gaussian, per_pixel or shared)")
-
-        @field_validator("multiplier")
-        @classmethod
-        def _range(cls, v: list[float]) -> list[float]:
-            if len(v) != 2 or not all(math.isfinite(x) for x in v) or not 0 <= v[0] <= v[1] <= 10:
-                raise ValueError(f"must be [lo, hi] with 0 <= lo <= hi <= 10, got {list(v)}")
-            return v
 
     examples = (
         Example({"multiplier": [0.7, 1.3]}, example_image(np.uint8)),

@@ -16,7 +16,7 @@ from augnoise.image import GaussianNoise, SaltAndPepper, ShotNoise
     ({"p": 1.5}, ("p", "must be <= 1, got 1.5")),
     ({"p": "high"}, ("p", "must be a number in [0, 1], got 'high'")),
     ({"per_channel": "yes"}, ("per_channel", "must be true or false, got 'yes'")),
-    ({"stdev": 0.1}, ("stdev", "unknown parameter; did you mean 'std'? (known: p, field, std, mean, per_channel, clip)")),
+    ({"stdev": 0.1}, ("stdev", "unknown parameter; did you mean 'std'? (known: p, field, std, mean, per_channel, clip, grain)")),
     ({"field": 3}, ("field", "must be a non-empty string, got 3")),
 ])
 def test_gaussian_param_messages(kwargs, expected):
