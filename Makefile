@@ -14,7 +14,7 @@ $(VENV)/bin/python:
 $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 	$(PIP) --upgrade pip
 	$(PIP) torch==2.13.0
-	$(PIP) -e '.[dev,bench,ray,lightning,hf]'
+	$(PIP) -e '.[dev,recipes,bench,ray,lightning,hf]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -12,6 +13,18 @@ from ..core.config import FORMAT_VERSION
 from ..core.registry import PREFIXES, get_transform, load_builtins, prefix_for, suggest, transform_names
 
 
+def summary(doc: str) -> str:
+    """A docstring's first sentence as plain text: RST literals (````x````) unmarked, whole (a
+    first paragraph that ends in a colon, introducing a list, gets the list's items named)."""
+    paras = [" ".join(p.split()) for p in (doc or "").strip().split("\n\n")]
+    text = re.sub(r"``([^`]*)``", r"\1", paras[0] if paras else "")
+    if text.endswith(":") and len(paras) > 1:  # "... variants by variant:" then "* a: ...; * b: ..."
+        items = re.findall(r"\*\s*``([^`]+)``", paras[1])
+        text = text[:-1] + (f" ({', '.join(items)})." if items else ".")
+    m = re.search(r"(?<!\be\.g)(?<!\bi\.e)(?<!\bet al)\.(\s)(?=[A-Z(])", text)
+    return text[:m.start() + 1] if m else text
+
+
 def cmd_list(modality: str | None) -> int:
     names = transform_names(modality)
     if modality and not names:
@@ -19,10 +32,10 @@ def cmd_list(modality: str | None) -> int:
         return 2
     width = max(len(n) for n in [*names, *COMPOSITES])
     for n in names:
-        print(f"{n:<{width}}  {get_transform(n).describe()}")
+        print(f"{n:<{width}}  {summary(get_transform(n).__doc__ or '')}")
     if not modality:
         for n, c in sorted(COMPOSITES.items()):
-            print(f"{n:<{width}}  {(c.__doc__ or '').strip().splitlines()[0]}")
+            print(f"{n:<{width}}  {summary(c.__doc__ or '')}")
         for prefix, res in sorted(PREFIXES.items()):
             print(f"{prefix + '<Name>':<{width}}  {res.describe}")
     return 0

@@ -129,6 +129,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAIL
+    except ModuleNotFoundError as err:  # an optional package: say which extra installs it
+        from ..core.extras import missing_message
+
+        msg = missing_message(err.name or "", f"augnoise {args.command}")
+        if msg is None or os.environ.get("AUGNOISE_DEBUG"):
+            raise
+        print(f"augnoise: {msg}", file=sys.stderr)
+        return EXIT_FAIL
     except Exception as err:  # never a traceback for the user unless asked for
         if os.environ.get("AUGNOISE_DEBUG"):
             raise

@@ -9,6 +9,7 @@ Outputs never overwrite an input, and two inputs with the same name get distinct
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,10 @@ def cmd_preview(pipeline_path: str, inputs: list[str], n: int = 8, out: str = "o
         label = None if labels is None else labels[0] if len(labels) == 1 else labels[k]
         suffix = Path(path).suffix.lower()
         try:
+            if os.path.isdir(path):
+                raise InputError("is a folder; preview takes files (give the files, e.g. a shell glob folder/*.png)")
+            if not os.path.lexists(path):
+                raise InputError("does not exist")
             if suffix in IMAGE_SUFFIXES:
                 written = preview_image(pipeline, path, n, outputs, epoch, model=net, label=label)
             elif suffix in AUDIO_SUFFIXES:

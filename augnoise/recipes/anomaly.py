@@ -45,8 +45,10 @@ def detect_anomalies(pipeline: Pipeline, data: str | Data = "digits", *, normal_
     """
     import torch
     import torch.nn.functional as F
-    from sklearn.ensemble import IsolationForest
-    from sklearn.metrics import roc_auc_score
+    from ..core.extras import import_extra
+
+    IsolationForest = import_extra("sklearn.ensemble", "anomaly detection (its IsolationForest scorer)").IsolationForest
+    roc_auc_score = import_extra("sklearn.metrics", "anomaly detection (ROC-AUC)").roc_auc_score
 
     from .models import AutoEncoder, Classifier, seeded
 

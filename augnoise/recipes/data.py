@@ -28,15 +28,15 @@ class Data:
 def load_data(spec: str, label_column: str | None = None, image_size: int = 32) -> Data:
     """``digits`` (8x8 grayscale), ``breast_cancer`` (30 features), a folder of images (resized
     to ``image_size``, grayscale), or a CSV file (``label_column`` becomes ``y``)."""
-    if spec == "digits":
-        from sklearn.datasets import load_digits
+    if spec in ("digits", "breast_cancer", "breast-cancer"):  # bundled with scikit-learn (no download)
+        from ..core.extras import import_extra
 
-        d = load_digits()
+        datasets = import_extra("sklearn.datasets", f"the {spec} data")
+    if spec == "digits":
+        d = datasets.load_digits()
         return Data("digits", "image", (d.images / 16.0).astype(np.float32), d.target.astype(np.int64))
     if spec in ("breast_cancer", "breast-cancer"):
-        from sklearn.datasets import load_breast_cancer
-
-        d = load_breast_cancer()
+        d = datasets.load_breast_cancer()
         return Data("breast_cancer", "tabular", d.data.astype(np.float64), d.target.astype(np.int64), list(d.feature_names))
     p = Path(spec)
     if p.is_dir():

@@ -172,3 +172,12 @@ def test_show_describes_types_truthfully():
     assert list(rows)[-3:] == ["p", "field", "same_on_batch"]
     listed = run("list", "-m", "audio").stdout
     assert "audio.GaussianSNR" in listed and "  " not in listed.split("audio.ColorNoise", 1)[1].split("\n")[0].strip()
+
+
+def test_list_is_plain_text_in_whole_sentences():
+    out = run("list")
+    assert out.returncode == 0 and "``" not in out.stdout
+    lines = [line for line in out.stdout.splitlines() if not line.startswith("albumentations.")]
+    assert all(line.rstrip().endswith((".", ")")) for line in lines), [line for line in lines if not line.endswith(".")]
+    fgsm = next(line for line in lines if line.startswith("adversarial.FGSMNoise"))
+    assert fgsm.endswith("by variant (seed, rfgsm, fgsm_rs, nfgsm).")
