@@ -20,6 +20,17 @@ def _allow_path(s: argparse.ArgumentParser) -> None:
                    help="let the pipeline read files under DIR too (files it names must otherwise stay in its folder)")
 
 
+class _Defaults(argparse.HelpFormatter):
+    """Help that ends each option with its default, where it has one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        d = action.default
+        if d is None or d is False or d == [] or d == argparse.SUPPRESS or "default" in text or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="augnoise",
@@ -66,16 +77,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
     s.add_argument("--concurrency", type=int, default=None, help="Ray actors (default: CPUs - 1)")
 
-    s = sub.add_parser("recipe", help="denoising autoencoder or anomaly detection driven by a pipeline")
+    s = sub.add_parser("recipe", help="denoising autoencoder or anomaly detection driven by a pipeline",
+                       formatter_class=_Defaults)
     _allow_path(s)
     s.add_argument("recipe", choices=["denoise", "anomaly"])
     s.add_argument("--pipeline", "-p", required=True, help="pipeline YAML (its sample stage is the corruption)")
-    s.add_argument("--data", default="digits", help="digits | breast_cancer | a folder of images | a .csv (default digits)")
-    s.add_argument("--epochs", type=int, default=30)
+    s.add_argument("--data", default="digits", help="digits | breast_cancer | a folder of images | a .csv")
+    s.add_argument("--epochs", type=int, default=30, help="training epochs")
     s.add_argument("-o", "--out", default="out/recipe", help="output folder (PNG, weights)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--normal-class", type=int, default=None, help="anomaly: this class is normal, the rest anomalous")
-    s.add_argument("--anomaly-class", type=int, default=None, help="anomaly: this class is anomalous, the rest normal")
+    s.add_argument("--seed", type=int, default=0, help="seed of the split, the model and the pipeline's keys")
+    classes = s.add_mutually_exclusive_group()
+    classes.add_argument("--normal-class", type=int, default=None,
+                         help="anomaly: this class is normal, the rest anomalous (default: digits hold out 9, "
+                              "breast_cancer takes benign as normal, a CSV its most common class)")
+    classes.add_argument("--anomaly-class", type=int, default=None, help="anomaly: this class is anomalous, the rest normal")
     s.add_argument("--label-column", default=None, help="CSV column holding the labels")
 
     s = sub.add_parser(
@@ -83,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         "one-parameter sweep of a pipeline (CSV + PNG curve)",
         description="Two forms, exactly one per call: --corruptions C1,C2 [--severities 1-5] [--table T] "
         "[--baseline errors.csv] writes a corruption report (corruption_report.csv/.json/.png); --pipeline P "
-        "--levels L sweeps the level of P's first step (robustness.csv/.png).")
+        "--levels L sweeps the level of P's first step (robustness.csv/.png).",
+        formatter_class=_Defaults)
     _allow_path(s)
     s.add_argument("--model", required=True, help="TorchScript model file")
     s.add_argument("--data", default="digits", help="digits | breast_cancer | a folder of images | a .csv with --label-column")
@@ -99,9 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pipeline", "-p", default=None, help="sweep: pipeline YAML; its first step's level is swept")
     s.add_argument("--levels", default=None, help="sweep: comma-separated levels, e.g. 0,0.05,0.1,0.2")
     s.add_argument("--param", default=None, help="sweep: parameter of the first step to sweep (default: its main level)")
-    s.add_argument("--label-column", default=None)
+    s.add_argument("--label-column", default=None, help="CSV column holding the labels")
     s.add_argument("--input-shape", default=None, help="reshape each input for the model, e.g. 1,8,8")
-    s.add_argument("-o", "--out", default="out/robustness")
+    s.add_argument("-o", "--out", default="out/robustness", help="output folder")
 
     s = sub.add_parser("bench", help="run a benchmark from benchmarks/ (e.g. 'augnoise bench image')")
     s.add_argument("suite", help="benchmark name, e.g. image")
