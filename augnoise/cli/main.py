@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model", default=None, help="TorchScript model file for adversarial batch steps (loaded with torch.jit.load, no pickle)")
     s.add_argument("--label", type=int, action="append", default=None,
                    help="true class of the input(s) for adversarial steps (once, or once per input)")
+    s.add_argument("--max-size", type=int, default=512,
+                   help="image tiles at most this many pixels on their longest side (0: full resolution; default 512)")
 
     s = sub.add_parser("apply", help="augment a folder tree or a table into DST (resumable; local or Ray)")
     _allow_path(s)
@@ -190,7 +192,7 @@ def _run(args: argparse.Namespace) -> int:
         from .preview import cmd_preview
 
         return cmd_preview(args.pipeline, args.inputs, n=args.n, out=args.out, seed=args.seed, epoch=args.epoch,
-                           model=args.model, labels=args.label)
+                           model=args.model, labels=args.label, max_size=args.max_size)
     if args.command == "apply":
         from .apply import cmd_apply
 
