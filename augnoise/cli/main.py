@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from ..core.errors import AugnoiseError, ConfigError
+    from ..core.errors import AugnoiseError, ConfigError, escape
     from ..core.files import allowing
 
     try:
@@ -146,6 +146,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAIL
+    except RuntimeError as err:  # a TorchScript model that cannot take the data: its last line, not 25
+        text = str(err)
+        if os.environ.get("AUGNOISE_DEBUG") or not ("TorchScript" in text or type(err).__module__.startswith("torch")):
+            raise
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        last = lines[-1] if lines else type(err).__name__
+        print(f"augnoise: the model failed on the data (check --data and --input-shape against what the model "
+              f"takes): {escape(last, 300)}", file=sys.stderr)
         return EXIT_FAIL
     except ModuleNotFoundError as err:  # an optional package: say which extra installs it
         from ..core.extras import missing_message

@@ -195,3 +195,26 @@ def test_recipe_help_shows_defaults_and_conflicting_classes_are_refused():
     assert out.returncode == 2 and "not allowed with argument --normal-class" in out.stderr
     text = " ".join(run("robustness", "--help").stdout.split())
     assert "(default: out/robustness)" in text and "(default: digits)" in text
+
+
+def test_a_model_that_cannot_take_the_data_is_one_line(tmp_path):
+    import torch
+
+    model = torch.jit.script(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)))  # MNIST-sized
+    model.save(str(tmp_path / "m.pt"))
+    out = run("robustness", "--model", str(tmp_path / "m.pt"), "--data", "digits", "--corruptions", "gaussian_noise",
+              "--severities", "1", "--limit", "16", "--no-progress", "-o", str(tmp_path / "o"))
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert out.stderr.startswith("augnoise: the model failed on inputs of shape (16, 1, 8, 8): ")
+    assert "cannot be multiplied" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_preview_with_a_model_that_cannot_take_the_data_is_one_line(tmp_path):
+    import torch
+
+    model = torch.jit.script(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)))
+    model.save(str(tmp_path / "m.pt"))
+    out = run("preview", "pipelines/adversarial_digits.yaml", "samples/chart_gray.png", "--model", str(tmp_path / "m.pt"),
+              "--label", "1", "-n", "1", "-o", str(tmp_path / "o"))
+    assert out.returncode == 1 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
+    assert "the model failed on the data" in out.stderr and "cannot be multiplied" in out.stderr
