@@ -47,14 +47,27 @@ def load_data(spec: str, label_column: str | None = None, image_size: int = 32) 
         files = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise InputError(f"{spec}: no images found")
-        imgs = []
+        imgs, skipped = [], []
         for f in files:
-            img = read_image(f)
+            try:
+                img = read_image(f)
+            except InputError:  # one corrupt or unreadable file does not abort the run (as in apply)
+                skipped.append(f)
+                continue
             scale = 1.0 if img.dtype.kind == "f" else float(np.iinfo(img.dtype).max)
             g = img.astype(np.float32) / scale
             if g.ndim == 3:
                 g = g[..., :3].mean(axis=2)
             imgs.append(cv2.resize(g, (image_size, image_size), interpolation=cv2.INTER_AREA))
+        if skipped:
+            import sys
+
+            from ..core.errors import escape
+
+            print(f"augnoise: {spec}: skipped {len(skipped)} unreadable image(s), first {escape(str(skipped[0]), 200)}",
+                  file=sys.stderr)
+        if not imgs:
+            raise InputError(f"{spec}: none of its {len(files)} images could be read")
         return Data(p.name, "image", np.clip(np.stack(imgs), 0, 1).astype(np.float32), None)
     if p.suffix.lower() == ".csv" and p.is_file():
         from ..tabular.io import read_csv
