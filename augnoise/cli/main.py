@@ -121,9 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--input-shape", default=None, help="reshape each input for the model, e.g. 1,8,8")
     s.add_argument("-o", "--out", default="out/robustness", help="output folder")
 
-    s = sub.add_parser("bench", help="run a benchmark from benchmarks/ (e.g. 'augnoise bench image')")
-    s.add_argument("suite", help="benchmark name, e.g. image")
+    s = sub.add_parser("bench", help="run a benchmark suite (e.g. 'augnoise bench image'; peers: augnoise[bench])")
+    s.add_argument("suite", help="benchmark name: adversarial, audio, batch, dispatch, image, loader, noises, ray, tabular")
     s.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
+    s.add_argument("--json", default=None, metavar="FILE",
+                   help="also write the results as data (machine, versions, tables) for the README script")
     return p
 
 
@@ -218,7 +220,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "bench":
         from .bench import cmd_bench
 
-        return cmd_bench(args.suite, quick=args.quick)
+        return cmd_bench(args.suite, quick=args.quick, json_path=args.json)
     return EXIT_USAGE  # pragma: no cover
 
 
