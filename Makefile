@@ -1,23 +1,32 @@
-# make demo  - set up .venv if needed, then preview the sample pipelines into out/
-# make test  - set up .venv if needed, then run the whole test suite
+# make demo  - set up .venv if needed (the package alone), then preview the sample pipelines into out/
+# make test  - set up .venv if needed (every extra), then run the whole test suite
+# make check-install - a new venv with the package alone: core commands run, extras named
 # make bench - set up .venv (with benchmark peers), then run the benchmarks
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench check-install clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 
-$(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
+CORE   := $(VENV)/.installed-core
+
+# the package alone (what `make demo` needs): torch pinned first, then no extras
+$(CORE): $(VENV)/bin/python pyproject.toml constraints.txt
 	$(PIP) --upgrade pip
 	$(PIP) torch==2.13.0
-	$(PIP) -e '.[dev,bench,ray,lightning,hf]'
+	$(PIP) -e .
+	touch $(CORE)
+
+# everything the tests use: every extra
+$(STAMP): $(CORE)
+	$(PIP) -e '.[dev,recipes,bench,ray,lightning,hf]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(CORE)
 	$(VENV)/bin/augnoise validate pipelines/*.yaml
 	$(VENV)/bin/augnoise preview pipelines/image_noise.yaml samples/scene.png samples/chart_gray.png -o out/image_noise
 	$(VENV)/bin/augnoise preview pipelines/image_heavy.yaml samples/scene.png samples/chart_gray.png -o out/image_heavy
@@ -26,6 +35,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider
+
+# a new user's `pip install augnoise` (no extras) in a new venv: core commands run, extras are named
+check-install:
+	bash .ci/fresh_install.sh
 
 bench: $(STAMP)
 	$(PIP) --no-deps torchattacks  # peer for bench adversarial; its torchvision requirement is unused and would pull CUDA torch

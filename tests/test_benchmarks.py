@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-SUITES = sorted(p.stem for p in Path(ROOT, "benchmarks").glob("*.py") if not p.stem.startswith("_"))
+SUITES = sorted(p.stem for p in Path(ROOT, "augnoise", "benchmarks").glob("*.py") if not p.stem.startswith("_"))
 
 
 def test_every_suite_is_listed():
@@ -23,3 +23,31 @@ def test_benchmark_suite_runs(suite):
     rows = [line for line in res.stdout.splitlines() if line.startswith("|")]
     assert len(rows) >= 3, res.stdout[-2000:]  # a markdown table: header, rule, at least one row
     assert "Traceback" not in res.stderr and "unexpected error" not in res.stderr
+
+
+def test_json_results_and_the_readme_script(tmp_path):
+    """``--json`` writes the run as data; the README's marked tables are exactly what the script
+    renders from the committed results, and a changed result changes only its table."""
+    import json
+
+    from augnoise.benchmarks import _readme
+
+    res = subprocess.run([sys.executable, "-m", "augnoise.cli.main", "bench", "tabular", "--quick", "--json",
+                          str(tmp_path / "t.json")], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr[-2000:]
+    data = json.loads((tmp_path / "t.json").read_text())
+    assert data["suite"] == "tabular" and data["quick"] and "numpy" in data["versions"] and data["machine"]
+    table = data["tables"][0]
+    assert table["rows"] and all(len(r["cells"]) == len(table["header"]) for r in table["rows"])
+    printed = [line for line in res.stdout.splitlines() if line.startswith("|")]
+    assert _readme.render(table) == printed[:len(table["rows"]) + 2]  # the table as the suite printed it
+    assert any(isinstance(v, float) for r in table["rows"] for v in r["values"].values())
+
+    readme = Path(ROOT, "README.md").read_text()
+    noises = json.loads(Path(ROOT, "docs", "bench", "noises.json").read_text())
+    text, n = _readme.update(readme, [noises])
+    assert n >= 1 and text == readme  # the committed README table is the committed result, rendered
+    noises["tables"][0]["rows"][0]["cells"][-1] = "99.99x"
+    changed, _ = _readme.update(readme, [noises])
+    diff = [(a, b) for a, b in zip(readme.split("\n"), changed.split("\n")) if a != b]
+    assert len(diff) == 1 and diff[0][1].endswith("| 99.99x |")

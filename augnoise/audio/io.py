@@ -103,7 +103,9 @@ def write_audio(path: str | os.PathLike[str], audio: np.ndarray, info: AudioInfo
 
 
 def spectrogram_png(path: str | os.PathLike[str], clips: list[np.ndarray], titles: list[str], sample_rate: int) -> Path:
-    """One spectrogram per clip (channel 0), stacked, on a shared dB colour scale."""
+    """Spectrograms of every clip, one row per channel (stereo: two rows per clip), stacked, on
+    one dB colour scale. Silence (zero power) is drawn in the darkest colour; when every clip is
+    silent the scale tops at -60 dB so nothing looks loud."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -112,16 +114,24 @@ def spectrogram_png(path: str | os.PathLike[str], clips: list[np.ndarray], title
 
     from .checks import to_unit
 
-    specs = []
-    for clip in clips:
-        x = to_unit(clip[None])[0, 0].astype(np.float64)
-        nper = int(min(512, max(16, 2 ** int(np.log2(max(x.size, 16))) // 4)))
-        f, t, s = spectrogram(x, fs=sample_rate, nperseg=min(nper, x.size), noverlap=None, scaling="spectrum")
-        specs.append((f, t, 10 * np.log10(s + 1e-12)))
-    vmax = max(float(s.max()) for _, _, s in specs)
-    fig, axes = plt.subplots(len(clips), 1, figsize=(9, 2.0 * len(clips) + 0.6), sharex=True, squeeze=False)
-    for ax, (f, t, s), title in zip(axes[:, 0], specs, titles):
-        mesh = ax.pcolormesh(t, f / 1000.0, s, shading="auto", cmap="magma", vmin=vmax - 90, vmax=vmax)
+    rows = []
+    for clip, title in zip(clips, titles):
+        u = to_unit(clip[None])[0].astype(np.float64)  # (channels, n)
+        for ch in range(u.shape[0]):
+            x = u[ch]
+            nper = int(min(512, max(16, 2 ** int(np.log2(max(x.size, 16))) // 4)))
+            f, t, s = spectrogram(x, fs=sample_rate, nperseg=min(nper, x.size), noverlap=None, scaling="spectrum")
+            with np.errstate(divide="ignore"):
+                db = 10 * np.log10(s)  # -inf where silent: below the scale, the darkest colour
+            rows.append((f, t, db, title if u.shape[0] == 1 else f"{title} [ch {ch}]"))
+    finite = [float(d[np.isfinite(d)].max()) for _, _, d, _ in rows if np.isfinite(d).any()]
+    vmax = max(finite) if finite else -60.0
+    fig, axes = plt.subplots(len(rows), 1, figsize=(9, 2.0 * len(rows) + 0.6), sharex=True, squeeze=False)
+    cmap = matplotlib.colormaps["magma"].copy()
+    cmap.set_under(cmap(0.0))
+    for ax, (f, t, db, title) in zip(axes[:, 0], rows):
+        mesh = ax.pcolormesh(t, f / 1000.0, np.where(np.isfinite(db), db, vmax - 200), shading="auto", cmap=cmap,
+                             vmin=vmax - 90, vmax=vmax)
         ax.set_ylabel("kHz")
         ax.set_title(title, fontsize=8, loc="left")
     axes[-1, 0].set_xlabel("time (s)")

@@ -513,6 +513,12 @@ def cmd_apply(pipeline_path: str, src: str, dst: str, copies: int = 1, workers: 
     if engine not in ("local", "ray"):
         raise InputError(f"--engine must be local or ray, got {escape(repr(engine))}")
     _init(pipeline_path, seed)  # validates the pipeline before any work
+    if engine == "ray":  # before any output or progress bar
+        from ..core.extras import import_extra
+
+        import_extra("ray", "--engine ray")
+    if not src_p.exists() and not src_p.is_symlink():
+        raise InputError(f"{shown(src)}: SRC does not exist")
     if concurrency is None:
         concurrency = max(1, (os.cpu_count() or 2) - 1)  # leave a CPU for Ray's read tasks
     if src_p.is_file() and src_p.suffix.lower() in (".csv", ".parquet"):

@@ -2,13 +2,27 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
 from ..core.compose import COMPOSITES
 from ..core.errors import ConfigError, Problem
 from ..core.sections import SECTIONS
-from ..core.registry import PREFIXES, get_transform, prefix_for, suggest, transform_names
+from ..core.config import FORMAT_VERSION
+from ..core.registry import PREFIXES, get_transform, load_builtins, prefix_for, suggest, transform_names
+
+
+def summary(doc: str) -> str:
+    """A docstring's first sentence as plain text: RST literals (````x````) unmarked, whole (a
+    first paragraph that ends in a colon, introducing a list, gets the list's items named)."""
+    paras = [" ".join(p.split()) for p in (doc or "").strip().split("\n\n")]
+    text = re.sub(r"``([^`]*)``", r"\1", paras[0] if paras else "")
+    if text.endswith(":") and len(paras) > 1:  # "... variants by variant:" then "* a: ...; * b: ..."
+        items = re.findall(r"\*\s*``([^`]+)``", paras[1])
+        text = text[:-1] + (f" ({', '.join(items)})." if items else ".")
+    m = re.search(r"(?<!\be\.g)(?<!\bi\.e)(?<!\bet al)\.(\s)(?=[A-Z(])", text)
+    return text[:m.start() + 1] if m else text
 
 
 def cmd_list(modality: str | None) -> int:
@@ -18,10 +32,10 @@ def cmd_list(modality: str | None) -> int:
         return 2
     width = max(len(n) for n in [*names, *COMPOSITES])
     for n in names:
-        print(f"{n:<{width}}  {get_transform(n).describe()}")
+        print(f"{n:<{width}}  {summary(get_transform(n).__doc__ or '')}")
     if not modality:
         for n, c in sorted(COMPOSITES.items()):
-            print(f"{n:<{width}}  {(c.__doc__ or '').strip().splitlines()[0]}")
+            print(f"{n:<{width}}  {summary(c.__doc__ or '')}")
         for prefix, res in sorted(PREFIXES.items()):
             print(f"{prefix + '<Name>':<{width}}  {res.describe}")
     return 0
@@ -128,11 +142,24 @@ def file_schema() -> dict[str, Any]:
     """JSON Schema of the pipeline file format, built from the registry."""
     step_refs: list[dict[str, Any]] = []
     defs: dict[str, Any] = {}
+    def hoist(s: dict[str, Any]) -> dict[str, Any]:
+        """Nested models' definitions (a level's Relative/Absolute) moved to the root, where their
+        references point."""
+        for key, sub in s.pop("$defs", {}).items():
+            if defs.setdefault(key, sub) != sub:
+                raise RuntimeError(f"two parameter models are both called {key!r} with different schemas")
+        return s
+
+    load_builtins()
     for name in transform_names():
-        model = get_transform(name).Params
-        s = model.model_json_schema()
+        cls_t = get_transform(name)
+        s = hoist(cls_t.Params.model_json_schema())
         s.pop("title", None)
         s["additionalProperties"] = False
+        for nested in getattr(cls_t, "nested_steps", ()):  # lists of steps inside a parameter
+            for alt in s["properties"][nested].get("anyOf", [s["properties"][nested]]):
+                if alt.get("type") == "array":
+                    alt["items"] = {"$ref": "#/$defs/step"}
         defs[name] = {
             "type": "object",
             "description": get_transform(name).describe(),
@@ -171,6 +198,8 @@ def file_schema() -> dict[str, Any]:
         "title": "augnoise pipeline",
         "type": "object",
         "properties": {
+            "version": {"type": "integer", "minimum": 1, "maximum": FORMAT_VERSION,
+                        "description": "file format version (written by dumps; newer versions are refused)"},
             "seed": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
             **{key: sec.json_schema() for key, sec in SECTIONS.items()},
             "sample": {"type": ["array", "null"], "items": {"$ref": "#/$defs/step"}},

@@ -20,6 +20,17 @@ def _allow_path(s: argparse.ArgumentParser) -> None:
                    help="let the pipeline read files under DIR too (files it names must otherwise stay in its folder)")
 
 
+class _Defaults(argparse.HelpFormatter):
+    """Help that ends each option with its default, where it has one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        d = action.default
+        if d is None or d is False or d == [] or d == argparse.SUPPRESS or "default" in text or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="augnoise",
@@ -53,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model", default=None, help="TorchScript model file for adversarial batch steps (loaded with torch.jit.load, no pickle)")
     s.add_argument("--label", type=int, action="append", default=None,
                    help="true class of the input(s) for adversarial steps (once, or once per input)")
+    s.add_argument("--max-size", type=int, default=512,
+                   help="image tiles at most this many pixels on their longest side (0: full resolution; default 512)")
 
     s = sub.add_parser("apply", help="augment a folder tree or a table into DST (resumable; local or Ray)")
     _allow_path(s)
@@ -66,16 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
     s.add_argument("--concurrency", type=int, default=None, help="Ray actors (default: CPUs - 1)")
 
-    s = sub.add_parser("recipe", help="denoising autoencoder or anomaly detection driven by a pipeline")
+    s = sub.add_parser("recipe", help="denoising autoencoder or anomaly detection driven by a pipeline",
+                       formatter_class=_Defaults)
     _allow_path(s)
     s.add_argument("recipe", choices=["denoise", "anomaly"])
     s.add_argument("--pipeline", "-p", required=True, help="pipeline YAML (its sample stage is the corruption)")
-    s.add_argument("--data", default="digits", help="digits | breast_cancer | a folder of images | a .csv (default digits)")
-    s.add_argument("--epochs", type=int, default=30)
+    s.add_argument("--data", default="digits", help="digits | breast_cancer | a folder of images | a .csv")
+    s.add_argument("--epochs", type=int, default=30, help="training epochs")
     s.add_argument("-o", "--out", default="out/recipe", help="output folder (PNG, weights)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--normal-class", type=int, default=None, help="anomaly: this class is normal, the rest anomalous")
-    s.add_argument("--anomaly-class", type=int, default=None, help="anomaly: this class is anomalous, the rest normal")
+    s.add_argument("--seed", type=int, default=0, help="seed of the split, the model and the pipeline's keys")
+    classes = s.add_mutually_exclusive_group()
+    classes.add_argument("--normal-class", type=int, default=None,
+                         help="anomaly: this class is normal, the rest anomalous (default: digits hold out 9, "
+                              "breast_cancer takes benign as normal, a CSV its most common class)")
+    classes.add_argument("--anomaly-class", type=int, default=None, help="anomaly: this class is anomalous, the rest normal")
     s.add_argument("--label-column", default=None, help="CSV column holding the labels")
 
     s = sub.add_parser(
@@ -83,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         "one-parameter sweep of a pipeline (CSV + PNG curve)",
         description="Two forms, exactly one per call: --corruptions C1,C2 [--severities 1-5] [--table T] "
         "[--baseline errors.csv] writes a corruption report (corruption_report.csv/.json/.png); --pipeline P "
-        "--levels L sweeps the level of P's first step (robustness.csv/.png).")
+        "--levels L sweeps the level of P's first step (robustness.csv/.png).",
+        formatter_class=_Defaults)
     _allow_path(s)
     s.add_argument("--model", required=True, help="TorchScript model file")
     s.add_argument("--data", default="digits", help="digits | breast_cancer | a folder of images | a .csv with --label-column")
@@ -99,19 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pipeline", "-p", default=None, help="sweep: pipeline YAML; its first step's level is swept")
     s.add_argument("--levels", default=None, help="sweep: comma-separated levels, e.g. 0,0.05,0.1,0.2")
     s.add_argument("--param", default=None, help="sweep: parameter of the first step to sweep (default: its main level)")
-    s.add_argument("--label-column", default=None)
+    s.add_argument("--label-column", default=None, help="CSV column holding the labels")
     s.add_argument("--input-shape", default=None, help="reshape each input for the model, e.g. 1,8,8")
-    s.add_argument("-o", "--out", default="out/robustness")
+    s.add_argument("-o", "--out", default="out/robustness", help="output folder")
 
-    s = sub.add_parser("bench", help="run a benchmark from benchmarks/ (e.g. 'augnoise bench image')")
-    s.add_argument("suite", help="benchmark name, e.g. image")
+    s = sub.add_parser("bench", help="run a benchmark suite (e.g. 'augnoise bench image'; peers: augnoise[bench])")
+    s.add_argument("suite", help="benchmark name: adversarial, audio, batch, dispatch, image, loader, noises, ray, tabular")
     s.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
+    s.add_argument("--json", default=None, metavar="FILE",
+                   help="also write the results as data (machine, versions, tables) for the README script")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from ..core.errors import AugnoiseError, ConfigError
+    from ..core.errors import AugnoiseError, ConfigError, escape
     from ..core.files import allowing
 
     try:
@@ -128,6 +148,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAIL
+    except RuntimeError as err:  # a TorchScript model that cannot take the data: its last line, not 25
+        text = str(err)
+        if os.environ.get("AUGNOISE_DEBUG") or not ("TorchScript" in text or type(err).__module__.startswith("torch")):
+            raise
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        last = lines[-1] if lines else type(err).__name__
+        print(f"augnoise: the model failed on the data (check --data and --input-shape against what the model "
+              f"takes): {escape(last, 300)}", file=sys.stderr)
+        return EXIT_FAIL
+    except ModuleNotFoundError as err:  # an optional package: say which extra installs it
+        from ..core.extras import missing_message
+
+        msg = missing_message(err.name or "", f"augnoise {args.command}")
+        if msg is None or os.environ.get("AUGNOISE_DEBUG"):
+            raise
+        print(f"augnoise: {msg}", file=sys.stderr)
         return EXIT_FAIL
     except Exception as err:  # never a traceback for the user unless asked for
         if os.environ.get("AUGNOISE_DEBUG"):
@@ -166,7 +203,7 @@ def _run(args: argparse.Namespace) -> int:
         from .preview import cmd_preview
 
         return cmd_preview(args.pipeline, args.inputs, n=args.n, out=args.out, seed=args.seed, epoch=args.epoch,
-                           model=args.model, labels=args.label)
+                           model=args.model, labels=args.label, max_size=args.max_size)
     if args.command == "apply":
         from .apply import cmd_apply
 
@@ -183,7 +220,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "bench":
         from .bench import cmd_bench
 
-        return cmd_bench(args.suite, quick=args.quick)
+        return cmd_bench(args.suite, quick=args.quick, json_path=args.json)
     return EXIT_USAGE  # pragma: no cover
 
 

@@ -1,14 +1,17 @@
 """``augnoise preview``: augmented variants of input files, for a person to look at or hear.
 
-* image: one grid PNG, the original then ``n`` variants labelled with their index;
+* image: one grid PNG, the original then ``n`` variants, each titled with the steps it drew and
+  their values, tiles at most 512 pixels on their longest side (``--max-size``; 0: full size);
 * audio: ``n`` augmented files in the input's format, rate and subtype, and one spectrogram
   PNG (original and variants, titled with the parameters each step drew);
-* CSV: ``n`` augmented copies and a printed before/after view of the first rows.
+* CSV: ``n`` augmented copies and a before/after view of the first rows (printed and written);
+  each CSV is fitted on its own when the pipeline has no statistics.
 
 Outputs never overwrite an input, and two inputs with the same name get distinct outputs.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,9 +21,13 @@ from ..core.errors import InputError
 from ..core.pipeline import Pipeline
 
 
-def _describe(trace: list[tuple[str, dict[str, Any]]]) -> str:
+def _describe(trace: list[tuple[str, dict[str, Any]]], short: bool = False) -> str:
+    """The steps a call applied and the values they drew (``short``: names without their
+    modality prefix, for narrow image tiles)."""
     parts = []
     for name, params in trace:
+        if short and name.startswith(("image.", "audio.", "tabular.", "albumentations.")):
+            name = name.split(".", 1)[1]
         vals = " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items() if k != "index")
         parts.append(f"{name} {vals}".strip())
     return "; ".join(parts) or "(no step applied)"
@@ -51,21 +58,30 @@ class Outputs:
 
 
 def preview_image(pipeline: Pipeline, path: str, n: int, outputs: Outputs, epoch: int = 0,
-                  model: Any = None, label: int | None = None) -> list[Path]:
+                  model: Any = None, label: int | None = None, max_size: int | None = None,
+                  progress: Any = None) -> list[Path]:
     """Write a grid PNG: the original, then ``n`` variants keyed by index 0..n-1 (after the
     batch stage too when the pipeline has one; adversarial steps use ``model`` and ``label``,
-    and each tile then shows the model's prediction)."""
-    from ..image.io import make_grid, read_image, write_image
+    and each tile then shows the model's prediction), each titled with the steps it drew and
+    their values. The noise is applied at full resolution; tiles are shown with their longest
+    side at most ``max_size`` pixels (default 512; 0: full resolution)."""
+    from ..image.io import MAX_TILE, make_grid, read_image, write_image
 
     target = outputs.path(path, "_preview.png")
     img = read_image(path)
-    variants = [pipeline({"image": img}, index=i, epoch=epoch)["image"] for i in range(n)]
-    labels = ["original"] + [f"#{i}" for i in range(n)]
+    variants, labels = [], [f"original {img.shape[1]}x{img.shape[0]}"]
+    for i in range(n):
+        trace: list = []
+        variants.append(pipeline({"image": img}, index=i, epoch=epoch, trace=trace)["image"])
+        labels.append(f"#{i}: {_describe(trace, short=True)}")
+        if progress is not None:
+            progress.update(1)
     if pipeline.batch:
         variants, preds = _batch_stage_images(pipeline, img, variants, epoch, model, label)
+        labels = [f"{lab} (then batch stage)" if i else lab for i, lab in enumerate(labels)]
         if preds is not None:
-            labels = [f"original, pred {preds[0]}"] + [f"#{i}, pred {p}" for i, p in enumerate(preds[1:])]
-    grid = make_grid([img, *variants], labels)
+            labels = [f"{lab}, pred {p}" for lab, p in zip(labels, preds)]
+    grid = make_grid([img, *variants], labels, max_size=MAX_TILE if max_size is None else max_size)
     return [write_image(target, grid)]
 
 
@@ -113,45 +129,66 @@ def load_model(path: str) -> Any:
     return model
 
 
-def preview_audio(pipeline: Pipeline, path: str, n: int, outputs: Outputs, epoch: int = 0) -> list[Path]:
-    """Write ``n`` augmented copies (same format) and a spectrogram PNG comparing them."""
+def preview_audio(pipeline: Pipeline, path: str, n: int, outputs: Outputs, epoch: int = 0,
+                  progress: Any = None) -> list[Path]:
+    """Write ``n`` augmented copies (same format) and a spectrogram PNG comparing them (one row
+    per channel). A silent input is said to be silent on stderr (steps at an SNR leave it so)."""
+    import numpy as np
+
     from ..audio.io import read_audio, spectrogram_png, write_audio
 
     suffix = Path(path).suffix
     targets = [outputs.path(path, f"_{i}{suffix}") for i in range(n)]
     png = outputs.path(path, "_spectrogram.png")
     audio, info = read_audio(path)
-    clips, titles = [audio], [f"original: {Path(path).name} ({info.channels} ch, {info.sample_rate} Hz, {info.subtype})"]
+    silent = not np.any(audio)
+    name = f"{Path(path).name} ({info.channels} ch, {info.sample_rate} Hz, {info.subtype}{', silent' if silent else ''})"
+    if silent:
+        print(f"augnoise: {path}: the input is silent (all samples 0); steps at an SNR add nothing to silence "
+              f"(an absolute level does)", file=sys.stderr)
+    clips, titles = [audio], [f"original: {name}"]
     for i in range(n):
         trace: list = []
         clips.append(pipeline({"audio": audio, "sample_rate": info.sample_rate}, index=i, epoch=epoch, trace=trace)["audio"])
         titles.append(f"#{i}: {_describe(trace)}")
+        if progress is not None:
+            progress.update(1)
     written = [write_audio(t, c, info) for t, c in zip(targets, clips[1:])]
     written.append(spectrogram_png(png, clips, titles, info.sample_rate))
     return written
 
 
-def preview_csv(pipeline: Pipeline, path: str, n: int, outputs: Outputs, epoch: int = 0) -> list[Path]:
-    """Write ``n`` augmented copies of a CSV (copy i keyed by index i) and print the first rows
-    before/after. A pipeline that needs fitted statistics and has none is fitted on this table."""
+def preview_csv(pipeline: Pipeline, path: str, n: int, outputs: Outputs, epoch: int = 0,
+                progress: Any = None) -> list[Path]:
+    """Write ``n`` augmented copies of a CSV (copy i keyed by index i) and the first rows
+    before/after (printed, and written to ``<name>_before_after.txt``). A pipeline that needs
+    fitted statistics and has none is fitted on this table, each table on its own."""
+    import copy
+
+    from ..core.files import atomic_write
     from ..tabular.io import before_after, fit_if_unfitted, read_csv, write_csv
 
     targets = [outputs.path(path, f"_{i}.csv") for i in range(n)]
+    text_target = outputs.path(path, "_before_after.txt")
     table = read_csv(path)
-    if fit_if_unfitted(pipeline, table):
+    work = pipeline if pipeline.section("tabular").fitted is not None else copy.deepcopy(pipeline)
+    if fit_if_unfitted(work, table):
         print(f"(no fitted statistics in the pipeline: fitted on {path})")
     copies = []
     for i in range(n):
-        copies.append(pipeline({"features": table.x}, index=i, epoch=epoch)["features"])
+        copies.append(work({"features": table.x}, index=i, epoch=epoch)["features"])
+        if progress is not None:
+            progress.update(1)
     written = [write_csv(t, table, c) for t, c in zip(targets, copies)]
-    print(f"{path}, copy 0 (* = changed):")
-    print(before_after(table, copies[0]))
+    view = f"{path}, copy 0 (* = changed):\n{before_after(table, copies[0])}"
+    print(view)
+    written.append(atomic_write(text_target, view + "\n"))
     return written
 
 
 def cmd_preview(pipeline_path: str, inputs: list[str], n: int = 8, out: str = "out",
                 seed: int | None = None, epoch: int = 0, model: str | None = None,
-                labels: list[int] | None = None) -> int:
+                labels: list[int] | None = None, max_size: int | None = None) -> int:
     from ..audio.io import AUDIO_SUFFIXES
     from ..image.io import IMAGE_SUFFIXES
 
@@ -165,16 +202,25 @@ def cmd_preview(pipeline_path: str, inputs: list[str], n: int = 8, out: str = "o
         raise InputError(f"--label given {len(labels)} times for {len(inputs)} inputs (give it once, or once per input)")
     net = load_model(model) if model is not None else None
     failures = 0
+    from tqdm import tqdm
+
+    progress = tqdm(total=n * len(inputs), unit="variant", desc="augnoise preview", file=sys.stderr, disable=None,
+                    leave=False)
     for k, path in enumerate(inputs):
         label = None if labels is None else labels[0] if len(labels) == 1 else labels[k]
         suffix = Path(path).suffix.lower()
         try:
+            if os.path.isdir(path):
+                raise InputError("is a folder; preview takes files (give the files, e.g. a shell glob folder/*.png)")
+            if not os.path.lexists(path):
+                raise InputError("does not exist")
             if suffix in IMAGE_SUFFIXES:
-                written = preview_image(pipeline, path, n, outputs, epoch, model=net, label=label)
+                written = preview_image(pipeline, path, n, outputs, epoch, model=net, label=label, max_size=max_size,
+                                        progress=progress)
             elif suffix in AUDIO_SUFFIXES:
-                written = preview_audio(pipeline, path, n, outputs, epoch)
+                written = preview_audio(pipeline, path, n, outputs, epoch, progress=progress)
             elif suffix == ".csv":
-                written = preview_csv(pipeline, path, n, outputs, epoch)
+                written = preview_csv(pipeline, path, n, outputs, epoch, progress=progress)
             else:
                 kinds = ", ".join(sorted(IMAGE_SUFFIXES | AUDIO_SUFFIXES | {".csv"}))
                 raise InputError(f"unsupported file type {suffix or '(none)'!r} (supported: {kinds})")
@@ -184,5 +230,6 @@ def cmd_preview(pipeline_path: str, inputs: list[str], n: int = 8, out: str = "o
             failures += 1
             continue
         for w in written:
-            print(f"wrote {w}")
+            progress.write(f"wrote {w}", file=sys.stdout)
+    progress.close()
     return 1 if failures else 0

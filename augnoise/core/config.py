@@ -271,10 +271,23 @@ def _parse(text: str, source: str) -> tuple[Any, list[Problem]]:
     return reader.read(node), problems
 
 
+#: the pipeline file format's version: written by dumps, read by loads (a newer one is refused
+#: with one line, since its keys may mean things this version does not know)
+FORMAT_VERSION = 1
+
+
 def top_keys() -> tuple[str, ...]:
-    """The keys a pipeline document may have: seed, the registered sections, sample, batch."""
+    """The keys a pipeline document may have: version, seed, the registered sections, sample,
+    batch."""
     load_builtins()
-    return ("seed", *SECTIONS, "sample", "batch")
+    return ("version", "seed", *SECTIONS, "sample", "batch")
+
+
+def _check_version(v: Any) -> Any:
+    if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+        raise ValueError(f"must be a positive integer (the file format version; this augnoise writes "
+                         f"{FORMAT_VERSION}), got {v!r}")
+    return v
 
 
 def _check_seed(v: Any) -> Any:
@@ -299,6 +312,7 @@ def document_model() -> type[BaseModel]:
     model = _DOC_MODELS.get(sections)
     if model is None:
         fields: dict[str, Any] = {
+            "version": (Annotated[Any, BeforeValidator(_check_version)], Field(None, description="file format version")),
             "seed": (Annotated[Any, BeforeValidator(_check_seed)], Field(None, description="pipeline seed; drawn and recorded when left out")),
             "sample": (Annotated[Any, BeforeValidator(_check_stage)], Field(None, description="per-sample steps")),
             "batch": (Annotated[Any, BeforeValidator(_check_stage)], Field(None, description="batch-stage steps")),
@@ -325,6 +339,13 @@ class _Builder:
                      getattr(data, "line", 1))
             return None
         key_lines = {str(k): v for k, v in getattr(data, "key_lines", {}).items()}
+        version = data.get("version")
+        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+            from .. import __version__
+
+            self.add(f"file format version {version} is newer than this augnoise ({__version__}) reads "
+                     f"(up to {FORMAT_VERSION}): upgrade augnoise", key_lines.get("version"), field="version")
+            return None
         try:
             document_model()(**{str(k): v for k, v in data.items()})
         except ValidationError as err:
@@ -581,7 +602,7 @@ def dumps(pipeline: "Pipeline") -> str:
 
 
 def _dump_data(data: dict[str, Any]) -> str:
-    out: dict[str, Any] = {"seed": data["seed"]}
+    out: dict[str, Any] = {"version": FORMAT_VERSION, "seed": data["seed"]}
     for key in SECTIONS:
         if key in data:
             out[key] = _plain_data(data[key])

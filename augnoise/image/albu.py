@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import difflib
 import inspect
+import json
 import random
 import threading
 import warnings
@@ -138,9 +139,9 @@ class AlbumentationsStep(Step):
     def __init__(self, name: str, **params: Any) -> None:
         self.name = name if name.startswith(ALBU_PREFIX) else ALBU_PREFIX + name
         self._given = dict(params)
-        p = params.pop("p", 1.0)
-        field = params.pop("field", "image")
         cls = albumentations_class(self.name)
+        p = params.pop("p", albumentations_defaults(cls).get("p", 0.5))  # albumentations' own default
+        field = params.pop("field", "image")
         why = albumentations_refusal(cls)
         issues: list[tuple[str, str]] = [("", f"cannot be an augnoise step: {why}")] if why else []
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
@@ -162,7 +163,8 @@ class AlbumentationsStep(Step):
                 if isinstance(cause, ValidationError):
                     issues.extend(translate_validation_error(cause, _albu_fields(cls)))
                 else:
-                    issues.append(("", escape((str(err).splitlines() or [type(err).__name__])[0])))
+                    issues.extend(_unknown_params(cls, params) or
+                                  [("", escape((str(err).splitlines() or [type(err).__name__])[0]))])
             except Exception as err:  # albumentations' own TypeError, NotImplementedError, ...
                 issues.append(("", escape((str(err).splitlines() or [type(err).__name__])[0])))
         if issues:
@@ -276,6 +278,29 @@ def _albu_fields(cls: type) -> list[str]:
     return [f for f in getattr(schema, "model_fields", {}) if f != "strict"]
 
 
+def albumentations_defaults(cls: type) -> dict[str, Any]:
+    """The defaults of an albumentations class's constructor, as albumentations itself applies
+    them (its ``__init__`` signature; its InitSchema often marks them required)."""
+    try:
+        sig = inspect.signature(cls.__init__)
+    except (TypeError, ValueError):
+        return {}
+    return {n: q.default for n, q in sig.parameters.items()
+            if q.default is not inspect.Parameter.empty and n not in ("self", "strict")}
+
+
+def _unknown_params(cls: type, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """One issue per parameter albumentations does not know, with a did-you-mean."""
+    known = sorted(set(_albu_fields(cls)) | set(albumentations_defaults(cls)) | {"p", "field"})
+    out = []
+    for name in params:
+        if name not in known:
+            close = difflib.get_close_matches(str(name), known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            out.append((str(name), f"unknown parameter{hint} (known: {', '.join(known)})"))
+    return out
+
+
 def _build(name: str, params: dict[str, Any]) -> AlbumentationsStep:
     return AlbumentationsStep(name, **params)
 
@@ -289,7 +314,14 @@ def _show(name: str) -> str:
     why = albumentations_refusal(cls)
     if why:
         return f"{name} (albumentations)\n\n{doc}\n\nNot usable as an augnoise step: {why}."
-    rows = [r for r in _param_rows(cls.InitSchema) if r[0] != "strict"]
+    defaults = albumentations_defaults(cls)
+    rows = []
+    for pname, kind, default, desc in _param_rows(cls.InitSchema):
+        if pname == "strict":
+            continue
+        if default == "required" and pname in defaults:  # the schema says required; __init__ has the default
+            default = json.dumps(defaults[pname], default=repr)
+        rows.append((pname, kind, default, desc))
     rows.append(("field", "string", '"image"', "sample field the step acts on"))
     return f"{name} (albumentations)\n\n{doc}\n\n{param_table(rows)}"
 

@@ -69,12 +69,36 @@ def to_display(image: np.ndarray) -> np.ndarray:
     return img
 
 
+#: preview tiles are shown with their longest side at most this many pixels (``--max-size``)
+MAX_TILE = 512
+#: lines of label text above each tile at most (longer labels are cut with an ellipsis)
+MAX_LABEL_LINES = 6
+
+
+def _wrap(label: str, chars: int) -> list[str]:
+    import textwrap
+
+    lines = textwrap.wrap(label, max(chars, 8), break_long_words=True) or [""]
+    if len(lines) > MAX_LABEL_LINES:
+        lines = lines[:MAX_LABEL_LINES]
+        lines[-1] = lines[-1][: max(chars - 3, 1)] + "..."
+    return lines
+
+
 def make_grid(images: Sequence[np.ndarray], labels: Sequence[str], columns: int | None = None,
-              pad: int = 4, header: int = 22) -> np.ndarray:
-    """Tile images (any supported dtype) into one uint8 RGB grid with a text label above each."""
+              pad: int = 4, max_size: int | None = MAX_TILE) -> np.ndarray:
+    """Tile images (any supported dtype) into one uint8 RGB grid with a label above each
+    (wrapped over up to 6 lines). Tiles are shown with their longest side at most ``max_size``
+    pixels (area-averaged; None or 0: at full resolution); tiny images are enlarged without
+    smoothing so their pixels stay visible."""
     import cv2
 
     tiles = [to_display(im) for im in images]
+    big = max(max(t.shape[:2]) for t in tiles)
+    if max_size and big > max_size:
+        f = max_size / big
+        tiles = [cv2.resize(t, (max(1, round(t.shape[1] * f)), max(1, round(t.shape[0] * f))),
+                            interpolation=cv2.INTER_AREA) for t in tiles]
     small = max(max(t.shape[:2]) for t in tiles)
     if small < 128:  # tiny images (e.g. 8x8 digits): enlarge without smoothing so pixels stay visible
         f = -(-128 // small)
@@ -83,12 +107,18 @@ def make_grid(images: Sequence[np.ndarray], labels: Sequence[str], columns: int 
     w = max(t.shape[1] for t in tiles)
     cols = columns or min(len(tiles), 5)
     rows = -(-len(tiles) // cols)
-    grid = np.full((rows * (h + header + pad) + pad, cols * (w + pad) + pad, 3), 255, np.uint8)
     scale = max(0.35, min(0.6, w / 400))
-    for k, (tile, label) in enumerate(zip(tiles, labels)):
+    char_w = cv2.getTextSize("n", cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] + 1
+    line_h = int(cv2.getTextSize("Ag", cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][1] * 1.8) + 2
+    wrapped = [_wrap(label, (w - 4) // char_w) for label in labels]
+    header = line_h * max(len(lines) for lines in wrapped) + 6
+    grid = np.full((rows * (h + header + pad) + pad, cols * (w + pad) + pad, 3), 255, np.uint8)
+    for k, (tile, lines) in enumerate(zip(tiles, wrapped)):
         r, c = divmod(k, cols)
         y = pad + r * (h + header + pad)
         x = pad + c * (w + pad)
-        cv2.putText(grid, label, (x + 2, y + header - 6), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+        for j, line in enumerate(lines):
+            cv2.putText(grid, line, (x + 2, y + line_h * (j + 1) - 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
+                        cv2.LINE_AA)
         grid[y + header : y + header + tile.shape[0], x : x + tile.shape[1]] = tile
     return grid

@@ -18,13 +18,17 @@ from ..core.pipeline import Pipeline
 from .data import Data, Standardizer, load_data, split
 
 
-def _train(model: Any, x: Any, target: Any, loss: Any, epochs: int, seed: int, batch: int = 64, lr: float = 2e-3) -> Any:
+def _train(model: Any, x: Any, target: Any, loss: Any, epochs: int, seed: int, batch: int = 64, lr: float = 2e-3,
+           desc: str = "training") -> Any:
+    import sys
+
     import torch
+    from tqdm import tqdm
 
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = np.random.Generator(np.random.Philox(np.random.SeedSequence(entropy=seed, spawn_key=(5,))))
     model.train()
-    for _ in range(epochs):
+    for _ in tqdm(range(epochs), desc=desc, unit="epoch", file=sys.stderr, disable=None, leave=False):  # a terminal only
         order = torch.from_numpy(gen.permutation(len(x)))
         for i in range(0, len(x), batch):
             idx = order[i : i + batch]
@@ -45,8 +49,10 @@ def detect_anomalies(pipeline: Pipeline, data: str | Data = "digits", *, normal_
     """
     import torch
     import torch.nn.functional as F
-    from sklearn.ensemble import IsolationForest
-    from sklearn.metrics import roc_auc_score
+    from ..core.extras import import_extra
+
+    IsolationForest = import_extra("sklearn.ensemble", "anomaly detection (its IsolationForest scorer)").IsolationForest
+    roc_auc_score = import_extra("sklearn.metrics", "anomaly detection (ROC-AUC)").roc_auc_score
 
     from .models import AutoEncoder, Classifier, seeded
 
@@ -76,14 +82,15 @@ def detect_anomalies(pipeline: Pipeline, data: str | Data = "digits", *, normal_
     dim = int(np.prod(d.x.shape[1:]))
 
     ae = _train(seeded(lambda: AutoEncoder(dim, 128, bounded=d.kind == "image"), seed), x_train, x_train,
-                F.mse_loss, epochs, seed)
+                F.mse_loss, epochs, seed, desc="anomaly: autoencoder")
     with torch.no_grad():
         ae_score = ((ae(x_test) - x_test) ** 2).flatten(1).mean(1).numpy()
 
     noisy = prep(np.stack([pipeline({field: d.x[i]}, index=int(i), epoch=0)[field] for i in train_idx]))
     xc = torch.cat([x_train, noisy])
     yc = torch.cat([torch.zeros(len(x_train), dtype=torch.int64), torch.ones(len(noisy), dtype=torch.int64)])
-    clf = _train(seeded(lambda: Classifier(dim), seed), xc, yc, F.cross_entropy, epochs, seed + 1)
+    clf = _train(seeded(lambda: Classifier(dim), seed), xc, yc, F.cross_entropy, epochs, seed + 1,
+                 desc="anomaly: noise-contrastive classifier")
     with torch.no_grad():
         nc_score = torch.softmax(clf(x_test), 1)[:, 1].numpy()
 
@@ -105,14 +112,20 @@ def _histogram(path: Path, scores: dict[str, np.ndarray], is_anomaly: np.ndarray
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    from scipy.stats import rankdata
+
+    # each scorer's scores as percentiles of the test set: one scale for all three (a
+    # classifier's probabilities pile up near 0 and 1, a reconstruction error has a long tail)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), sharey=True)
+    bins = np.linspace(0, 100, 21)
     for ax, (name, s) in zip(axes, scores.items()):
-        bins = np.linspace(s.min(), s.max(), 40)
-        ax.hist(s[is_anomaly == 0], bins=bins, alpha=0.6, label="normal", density=True)
-        ax.hist(s[is_anomaly == 1], bins=bins, alpha=0.6, label="anomaly", density=True)
-        ax.set_title(f"{name.replace('_', ' ')}: AUC {res[f'auc_{name}']:.3f}", fontsize=9)
-        ax.set_xlabel("anomaly score")
+        pct = 100.0 * (rankdata(s) - 0.5) / len(s)
+        ax.hist(pct[is_anomaly == 0], bins=bins, alpha=0.6, label=f"normal ({int((is_anomaly == 0).sum())})")
+        ax.hist(pct[is_anomaly == 1], bins=bins, alpha=0.6, label=f"anomaly ({int(is_anomaly.sum())})")
+        ax.set_title(f"{name.replace('_', ' ')}: ROC-AUC {res[f'auc_{name}']:.3f}", fontsize=9)
+        ax.set_xlabel("score percentile in the test set (higher: more anomalous)", fontsize=8)
         ax.legend(fontsize=8)
+    axes[0].set_ylabel("test samples")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)

@@ -28,15 +28,15 @@ class Data:
 def load_data(spec: str, label_column: str | None = None, image_size: int = 32) -> Data:
     """``digits`` (8x8 grayscale), ``breast_cancer`` (30 features), a folder of images (resized
     to ``image_size``, grayscale), or a CSV file (``label_column`` becomes ``y``)."""
-    if spec == "digits":
-        from sklearn.datasets import load_digits
+    if spec in ("digits", "breast_cancer", "breast-cancer"):  # bundled with scikit-learn (no download)
+        from ..core.extras import import_extra
 
-        d = load_digits()
+        datasets = import_extra("sklearn.datasets", f"the {spec} data")
+    if spec == "digits":
+        d = datasets.load_digits()
         return Data("digits", "image", (d.images / 16.0).astype(np.float32), d.target.astype(np.int64))
     if spec in ("breast_cancer", "breast-cancer"):
-        from sklearn.datasets import load_breast_cancer
-
-        d = load_breast_cancer()
+        d = datasets.load_breast_cancer()
         return Data("breast_cancer", "tabular", d.data.astype(np.float64), d.target.astype(np.int64), list(d.feature_names))
     p = Path(spec)
     if p.is_dir():
@@ -47,14 +47,27 @@ def load_data(spec: str, label_column: str | None = None, image_size: int = 32) 
         files = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise InputError(f"{spec}: no images found")
-        imgs = []
+        imgs, skipped = [], []
         for f in files:
-            img = read_image(f)
+            try:
+                img = read_image(f)
+            except InputError:  # one corrupt or unreadable file does not abort the run (as in apply)
+                skipped.append(f)
+                continue
             scale = 1.0 if img.dtype.kind == "f" else float(np.iinfo(img.dtype).max)
             g = img.astype(np.float32) / scale
             if g.ndim == 3:
                 g = g[..., :3].mean(axis=2)
             imgs.append(cv2.resize(g, (image_size, image_size), interpolation=cv2.INTER_AREA))
+        if skipped:
+            import sys
+
+            from ..core.errors import escape
+
+            print(f"augnoise: {spec}: skipped {len(skipped)} unreadable image(s), first {escape(str(skipped[0]), 200)}",
+                  file=sys.stderr)
+        if not imgs:
+            raise InputError(f"{spec}: none of its {len(files)} images could be read")
         return Data(p.name, "image", np.clip(np.stack(imgs), 0, 1).astype(np.float32), None)
     if p.suffix.lower() == ".csv" and p.is_file():
         from ..tabular.io import read_csv

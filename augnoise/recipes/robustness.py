@@ -26,6 +26,15 @@ def _with_level(pipeline: Pipeline, param: str, level: float) -> Pipeline:
     return Pipeline(sample=[cls(**cfg), *pipeline.sample[1:]], seed=pipeline.seed, sections=pipeline.sections)
 
 
+def model_failed(err: BaseException, shape: tuple[int, ...]) -> InputError:
+    """One line for a model that cannot take the data: the line of its error that says why (a
+    TorchScript error's last line; the first line of any other), with the input shape."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    why = (lines[-1] if "TorchScript" in str(err) else lines[0]) if lines else type(err).__name__
+    return InputError(f"the model failed on inputs of shape {shape}: {escape(why, 300)} "
+                      f"(give input_shape= / --input-shape)")
+
+
 def robustness_curve(model: Any, data: str | Data, pipeline: Pipeline, levels: Sequence[float], *, param: str | None = None,
                      out_dir: str | None = None, label_column: str | None = None, input_shape: Sequence[int] | None = None,
                      test_fraction: float = 1.0) -> dict[str, Any]:
@@ -58,8 +67,11 @@ def robustness_curve(model: Any, data: str | Data, pipeline: Pipeline, levels: S
             x = x.reshape(len(x), *input_shape)
         elif d.kind == "image" and x.dim() == 3:
             x = x[:, None]
-        with torch.no_grad():
-            pred = model(x).argmax(1).numpy()
+        try:
+            with torch.no_grad():
+                pred = model(x).argmax(1).numpy()
+        except (RuntimeError, ValueError, IndexError) as err:
+            raise model_failed(err, tuple(x.shape)) from None
         rows.append((float(level), float(np.mean(pred == d.y))))
     out: dict[str, Any] = {"param": param, "step": first.name, "levels": rows}
     if out_dir is not None:
@@ -586,9 +598,7 @@ def corruption_report(model: Any, data: str | Data, *, corruptions: Sequence[str
                 with torch.no_grad():
                     pred = model(inp.to(device)).argmax(1).cpu().numpy()
             except (RuntimeError, ValueError, IndexError) as err:
-                first_line = escape(str(err).splitlines()[0] if str(err) else type(err).__name__, 200)
-                raise InputError(f"the model failed on inputs of shape {shape}: {first_line} "
-                                 f"(give input_shape= / --input-shape)") from None
+                raise model_failed(err, shape) from None
             wrong += int(np.sum(pred != labels[lo:hi]))
             if bar is not None:
                 bar.update(hi - lo)

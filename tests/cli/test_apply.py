@@ -96,6 +96,9 @@ def test_dst_inside_src_and_bad_arguments(src, tmp_path):
     out = run("pipelines/image_noise.yaml", str(src), str(src / "out"))
     assert out.returncode == 1 and "DST may not be SRC or inside it" in out.stderr and not (src / "out").exists()
     out = run("pipelines/image_noise.yaml", str(tmp_path / "nope"), str(tmp_path / "d"))
+    assert out.returncode == 1 and "nope: SRC does not exist" in out.stderr
+    (tmp_path / "file.txt").write_text("x")
+    out = run("pipelines/image_noise.yaml", str(tmp_path / "file.txt"), str(tmp_path / "d"))
     assert out.returncode == 1 and "SRC must be a folder" in out.stderr
     out = run("tests/data/bad_yaml/06_range_order.yaml", str(src), str(tmp_path / "d"))
     assert out.returncode == 2 and not (tmp_path / "d").exists()

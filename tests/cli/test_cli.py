@@ -67,7 +67,7 @@ def test_schema_is_json_and_covers_transforms():
     out = run("schema")
     schema = json.loads(out.stdout)
     assert out.returncode == 0
-    assert set(schema["properties"]) == {"seed", "fields", "tabular", "sample", "batch"}
+    assert set(schema["properties"]) == {"version", "seed", "fields", "tabular", "sample", "batch"}
     gauss = schema["$defs"]["image.GaussianNoise"]["properties"]["image.GaussianNoise"]["anyOf"][0]
     assert gauss["additionalProperties"] is False and "std" in gauss["properties"]
 
@@ -152,6 +152,7 @@ def test_preview_never_overwrites_inputs_and_keeps_same_stems_apart(tmp_path):
     src = tmp_path / "scene_preview.png"
     src.write_bytes(Path(ROOT, "samples", "scene.png").read_bytes())
     before = src.read_bytes()
+    (tmp_path / "scene.png").write_bytes(before)  # its preview would be scene_preview.png, the other input
     out = run("preview", "pipelines/image_noise.yaml", str(tmp_path / "scene.png"), str(src), "-n", "1", "-o", str(tmp_path))
     assert out.returncode == 1 and "output would overwrite an input" in out.stderr
     assert src.read_bytes() == before
@@ -172,3 +173,48 @@ def test_show_describes_types_truthfully():
     assert list(rows)[-3:] == ["p", "field", "same_on_batch"]
     listed = run("list", "-m", "audio").stdout
     assert "audio.GaussianSNR" in listed and "  " not in listed.split("audio.ColorNoise", 1)[1].split("\n")[0].strip()
+
+
+def test_list_is_plain_text_in_whole_sentences():
+    out = run("list")
+    assert out.returncode == 0 and "``" not in out.stdout
+    lines = [line for line in out.stdout.splitlines() if not line.startswith("albumentations.")]
+    assert all(line.rstrip().endswith((".", ")")) for line in lines), [line for line in lines if not line.endswith(".")]
+    fgsm = next(line for line in lines if line.startswith("adversarial.FGSMNoise"))
+    assert fgsm.endswith("by variant (seed, rfgsm, fgsm_rs, nfgsm).")
+
+
+def test_recipe_help_shows_defaults_and_conflicting_classes_are_refused():
+    out = run("recipe", "--help")
+    assert out.returncode == 0
+    text = " ".join(out.stdout.split())
+    for want in ("(default: digits)", "(default: 30)", "(default: out/recipe)", "(default: 0)"):
+        assert want in text
+    assert "(default: None)" not in text
+    out = run("recipe", "anomaly", "-p", "pipelines/denoise_digits.yaml", "--normal-class", "3", "--anomaly-class", "4")
+    assert out.returncode == 2 and "not allowed with argument --normal-class" in out.stderr
+    text = " ".join(run("robustness", "--help").stdout.split())
+    assert "(default: out/robustness)" in text and "(default: digits)" in text
+
+
+def test_a_model_that_cannot_take_the_data_is_one_line(tmp_path):
+    import torch
+
+    model = torch.jit.script(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)))  # MNIST-sized
+    model.save(str(tmp_path / "m.pt"))
+    out = run("robustness", "--model", str(tmp_path / "m.pt"), "--data", "digits", "--corruptions", "gaussian_noise",
+              "--severities", "1", "--limit", "16", "--no-progress", "-o", str(tmp_path / "o"))
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert out.stderr.startswith("augnoise: the model failed on inputs of shape (16, 1, 8, 8): ")
+    assert "cannot be multiplied" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_preview_with_a_model_that_cannot_take_the_data_is_one_line(tmp_path):
+    import torch
+
+    model = torch.jit.script(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)))
+    model.save(str(tmp_path / "m.pt"))
+    out = run("preview", "pipelines/adversarial_digits.yaml", "samples/chart_gray.png", "--model", str(tmp_path / "m.pt"),
+              "--label", "1", "-n", "1", "-o", str(tmp_path / "o"))
+    assert out.returncode == 1 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
+    assert "the model failed on the data" in out.stderr and "cannot be multiplied" in out.stderr

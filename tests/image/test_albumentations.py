@@ -27,7 +27,7 @@ def test_albumentations_p_is_ours_and_honest():
 def test_albumentations_errors():
     with pytest.raises(augnoise.ParamError, match=r"albumentations.ShotNoise: scale_range: First value should be less"):
         AlbumentationsStep("ShotNoise", scale_range=[0.3, 0.1])
-    with pytest.raises(augnoise.ParamError, match=r"albumentations.HorizontalFlip: Argument\(s\) 'bogus' are not valid"):
+    with pytest.raises(augnoise.ParamError, match=r"albumentations.HorizontalFlip: bogus: unknown parameter \(known: field, p\)"):
         AlbumentationsStep("HorizontalFlip", bogus=1)
     with pytest.raises(KeyError):
         AlbumentationsStep("Compose")  # only transforms, never compositions or arbitrary classes
@@ -38,3 +38,30 @@ def test_albumentations_errors():
 def test_albumentations_round_trip():
     p = augnoise.loads("seed: 9\nsample:\n  - albumentations.GaussianBlur: {blur_limit: [3, 5], p: 0.5}\n")
     assert augnoise.loads(p.dumps()) == p
+
+
+def test_albumentations_steps_keep_albumentations_default_p():
+    """Left out, p is albumentations' own default (0.5 for HorizontalFlip), not 1 (issue 17)."""
+    import inspect
+
+    import albumentations as A
+
+    assert inspect.signature(A.HorizontalFlip.__init__).parameters["p"].default == 0.5
+    p = augnoise.loads("seed: 5\nsample:\n  - albumentations.HorizontalFlip: {}\n")
+    img = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    flipped = sum(not np.array_equal(p(img, index=i), img) for i in range(400))
+    assert abs(flipped - 200) < 5 * 10  # binomial(400, 0.5): sd 10
+    assert augnoise.loads(augnoise.dumps(p)) == p and "HorizontalFlip: {}" in augnoise.dumps(p)  # p still left out
+    always = augnoise.loads("seed: 5\nsample:\n  - albumentations.HorizontalFlip: {p: 1}\n")
+    assert all(not np.array_equal(always(img, index=i), img) for i in range(50))
+
+
+def test_show_prints_albumentations_real_defaults_and_misspelt_parameters_get_a_suggestion():
+    from augnoise.image.albu import _show
+
+    text = _show("albumentations.GaussianBlur")
+    rows = {line.split()[0]: line for line in text.splitlines() if line.startswith("  ")}
+    assert "default required" not in text
+    assert "default 0.5" in rows["p"] and "default [0.5, 3.0]" in rows["sigma_limit"]
+    with pytest.raises(augnoise.ConfigError, match="blur_limt: unknown parameter; did you mean 'blur_limit'"):
+        augnoise.loads("sample:\n  - albumentations.GaussianBlur: {blur_limt: [3, 5]}\n")

@@ -136,7 +136,7 @@ def test_cli_csv_preview(tmp_path):
     out = subprocess.run([sys.executable, "-m", "augnoise.cli.main", "preview", "pipelines/tabular_noise.yaml",
                           "samples/patients.csv", "-n", "2", "-o", str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["patients_0.csv", "patients_1.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["patients_0.csv", "patients_1.csv", "patients_before_after.txt"]
     assert "* = changed" in out.stdout and "*" in out.stdout.split("-> ", 1)[1] and "changed cells:" in out.stdout
     src, aug = read_csv(f"{ROOT}/samples/patients.csv"), read_csv(tmp_path / "patients_0.csv")
     assert aug.names == src.names and aug.x.shape == src.x.shape

@@ -1,6 +1,6 @@
 """augnoise bench noises: the noise models of issue 16 against the nearest peer transform.
 
-Each part lives in ``benchmarks/_noises_<part>.py`` and yields rows ``Row(step, peer, input,
+Each part lives in ``augnoise/benchmarks/_noises_<part>.py`` and yields rows ``Row(step, peer, input,
 peer_rate, ours_rate, unit)`` measured with :func:`interleaved` (one thread per library, rounds
 interleaved so both see the same machine load, median round reported). augnoise is timed through
 a Pipeline, i.e. including the per-sample key derivation that real use pays for.
@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import importlib
 import sys
-from pathlib import Path
 from typing import Callable, NamedTuple
 
-sys.path.append(str(Path(__file__).resolve().parent))  # after site-packages: ray.py must not shadow ray
-from _common import machine, median, rate, single_thread  # noqa: E402
+from ._common import machine, median, rate, single_thread
 
 PARTS = ("additive", "sensor", "short", "background")
 
@@ -51,9 +49,9 @@ def main(quick: bool = False) -> int:
     print("|---|---|---|---:|---:|---:|")
     for part in PARTS:
         try:
-            mod = importlib.import_module(f"_noises_{part}")
+            mod = importlib.import_module(f".{'_noises_' + part}", __package__)
         except ModuleNotFoundError as err:
-            if err.name != f"_noises_{part}":
+            if err.name != f"{__package__}._noises_{part}":
                 raise
             continue
         for row in mod.rows(rounds, budget, interleaved, Row):

@@ -10,12 +10,10 @@ the reference definitions written with numpy (a seeded Generator) as the peer.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.append(str(Path(__file__).resolve().parent))  # after site-packages: ray.py must not shadow ray
-from _common import machine, median, rate, single_thread  # noqa: E402
+from ._common import machine, median, rate, single_thread
 
 STD = 0.1
 CORRUPTIONS = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise")

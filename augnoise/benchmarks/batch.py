@@ -23,8 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-sys.path.append(str(Path(__file__).resolve().parent))  # after site-packages: ray.py must not shadow ray
-from _common import machine, median, single_thread  # noqa: E402
+from ._common import machine, median, single_thread
 
 STD = 0.1
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parent))  # after site-packages: ray.py must not shadow ray
-from _common import machine, single_thread  # noqa: E402
+from ._common import machine, single_thread
 
 
 def main(quick: bool = False) -> int:

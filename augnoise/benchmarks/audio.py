@@ -14,12 +14,10 @@ seeded here so the figures repeat.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.append(str(Path(__file__).resolve().parent))  # after site-packages: ray.py must not shadow ray
-from _common import machine, median, rate, single_thread  # noqa: E402
+from ._common import machine, median, rate, single_thread
 
 SNR = 20.0
 PINK_DB_PER_OCTAVE = -10 * np.log10(2)  # -3.01

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.append(str(Path(__file__).resolve().parent))  # after site-packages: ray.py must not shadow ray
-from _common import machine, median, single_thread  # noqa: E402
+from ._common import machine, median, single_thread
 
 
 def main(quick: bool = False) -> int:
