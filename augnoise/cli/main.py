@@ -89,10 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--out", default="out/recipe", help="output folder (PNG, weights)")
     s.add_argument("--seed", type=int, default=0, help="seed of the split, the model and the pipeline's keys")
     classes = s.add_mutually_exclusive_group()
-    classes.add_argument("--normal-class", type=int, default=None,
+    classes.add_argument("--normal-class", default=None,
                          help="anomaly: this class is normal, the rest anomalous (default: digits hold out 9, "
                               "breast_cancer takes benign as normal, a CSV its most common class)")
-    classes.add_argument("--anomaly-class", type=int, default=None, help="anomaly: this class is anomalous, the rest normal")
+    classes.add_argument("--anomaly-class", default=None,
+                         help="anomaly: this class is anomalous, the rest normal (a number, or a label of a text column)")
     s.add_argument("--label-column", default=None, help="CSV column holding the labels")
 
     s = sub.add_parser(

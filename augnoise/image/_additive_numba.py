@@ -3,8 +3,8 @@
 
 Per value (or per pixel when the channels share a draw) the multiplier ``m0 + m1 * z`` takes
 ``z`` from a 65,536-entry inverse-CDF table of the distribution, indexed by the 16-bit lanes of
-stream 0 at the canonical HWC position, as image.GaussianNoise draws its normals: with
-``m0 = 1`` and the Gaussian table it is image.SpeckleNoise's arithmetic, value for value."""
+stream 0 at the canonical HWC position, as image.GaussianNoise draws its normals; image.SpeckleNoise runs on it
+with ``m0 = 1`` and the Gaussian table."""
 from __future__ import annotations
 
 import functools
@@ -101,51 +101,6 @@ def offsets_of(z, b, sc, off, channels):
 
 
 @nb.njit(inline="always")
-def add_run(s, d, v_off, fm, clip):
-    # one contiguous run of values with one float32 noise value
-    zero = f32(0.0)
-    if fm > 0:
-        for i in range(s.shape[0]):
-            v = f32(s[i]) + v_off
-            v = v if v > zero else zero
-            d[i] = v if v < fm else fm
-    elif clip:
-        lo = s.dtype.type(0.0)
-        hi = s.dtype.type(1.0)
-        for i in range(s.shape[0]):
-            v = s[i] + v_off
-            v = v if v > lo else lo
-            d[i] = v if v < hi else hi
-    else:
-        for i in range(s.shape[0]):
-            d[i] = s[i] + v_off
-
-
-@jit
-def add_planes(src, dst, z, scales, offsets, maxval, clip, channels, cf):
-    """Per-channel (or per-image) additive noise: image.GaussianNoise's per-value arithmetic
-    ``f32(x) + (sc * z + off)`` with one ``z`` per channel (z: (B, channels) or (B, 1))."""
-    fm = f32(maxval)
-    for b in range(src.shape[0]):
-        noff = offsets_of(z, b, scales[b], offsets[b], channels)
-        s, d = src[b], dst[b]
-        pixels = s.shape[0] // channels
-        if cf or channels == 1:
-            for c in range(channels):
-                add_run(s[c * pixels:(c + 1) * pixels], d[c * pixels:(c + 1) * pixels], noff[c], fm, clip)
-        elif z.shape[1] == 1:
-            add_run(s, d, noff[0], fm, clip)
-        else:  # channels last: a row of per-value noise repeated over the pixels
-            row = np.empty(channels * 256, np.float32)
-            for q in range(row.shape[0]):
-                row[q] = noff[q % channels]
-            step = row.shape[0]
-            for start in range(0, s.shape[0], step):
-                m = min(step, s.shape[0] - start)
-                add_vec(s[start:start + m], d[start:start + m], row[:m], fm, clip)
-
-
-@nb.njit(inline="always")
 def add_vec(s, d, a, fm, clip):
     zero = f32(0.0)
     if fm > 0:
@@ -163,6 +118,35 @@ def add_vec(s, d, a, fm, clip):
     else:
         for i in range(s.shape[0]):
             d[i] = s[i] + a[i]
+
+
+@nb.njit(inline="always")
+def add_repeated(s, d, pattern, fm, clip):
+    # s + pattern repeated along the run (the pattern's length a multiple of its period)
+    step = pattern.shape[0]
+    for start in range(0, s.shape[0], step):
+        m = min(step, s.shape[0] - start)
+        add_vec(s[start:start + m], d[start:start + m], pattern[:m], fm, clip)
+
+
+@jit
+def add_planes(src, dst, z, scales, offsets, maxval, clip, channels, cf):
+    """Per-channel (or per-image) additive noise: image.GaussianNoise's per-value arithmetic
+    ``f32(x) + (sc * z + off)`` with one ``z`` per channel (z: (B, channels) or (B, 1))."""
+    fm = f32(maxval)
+    pattern = np.empty(channels * 256, np.float32)
+    for b in range(src.shape[0]):
+        noff = offsets_of(z, b, scales[b], offsets[b], channels)
+        s, d = src[b], dst[b]
+        pixels = s.shape[0] // channels
+        if cf and channels > 1:  # one run per channel plane
+            for c in range(channels):
+                pattern[:] = noff[c]
+                add_repeated(s[c * pixels:(c + 1) * pixels], d[c * pixels:(c + 1) * pixels], pattern, fm, clip)
+        else:  # channels last (or one channel): the channels' values repeated over the pixels
+            for q in range(pattern.shape[0]):
+                pattern[q] = noff[q % channels]
+            add_repeated(s, d, pattern, fm, clip)
 
 
 @nb.njit(inline="always")

@@ -288,43 +288,6 @@ def shot1(src, dst, photons, key, maxval, linear, channels, cf):
     shot_one(src, dst, np.float64(photons), u64(key), maxval, linear, channels, cf)
 
 
-@nb.njit(inline="always")
-def multiply(s, d, a, sd, inv, maxval):
-    for i in range(s.shape[0]):
-        store(d, i, np.float64(s[i]) * inv * (1.0 + sd * np.float64(a[i])), maxval)
-
-
-@nb.njit(inline="always")
-def speckle_one(s_all, d_all, table, sd, key, maxval, channels, cf, shared, noise, al, words):
-    k0, k1 = key_words(key)
-    inv = 1.0 / maxval if maxval > 0.0 else 1.0
-    pixels = s_all.shape[0] // channels
-    pc = chunk_pixels(channels)
-    for p0 in range(0, pixels, pc):
-        m = min(pc, pixels - p0)
-        a = chunk_normals(noise, al, words, table, k0, k1, p0, m, channels, cf, shared)
-        if cf:
-            for c in range(channels):
-                seg = slice(c * pixels + p0, c * pixels + p0 + m)
-                multiply(s_all[seg], d_all[seg], a[row(c, m, shared):row(c, m, shared) + m], sd, inv, maxval)
-        else:
-            seg = slice(p0 * channels, (p0 + m) * channels)
-            multiply(s_all[seg], d_all[seg], a[:m * channels], sd, inv, maxval)
-
-
-@jit
-def speckle(src, dst, table, stds, keys, maxval, channels, cf, shared):
-    noise, al, words = scratch(channels)
-    for b in range(src.shape[0]):
-        speckle_one(src[b], dst[b], table, stds[b], keys[b], maxval, channels, cf, shared, noise, al, words)
-
-
-@jit
-def speckle1(src, dst, table, std, key, maxval, channels, cf, shared):
-    noise, al, words = scratch(channels)
-    speckle_one(src, dst, table, np.float64(std), u64(key), maxval, channels, cf, shared, noise, al, words)
-
-
 @jit
 def unit_suspects(bits, threshold):
     # whether any float value may lie outside [0, 1] (NaN and inf included): a float in [0, 1]

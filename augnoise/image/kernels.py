@@ -134,14 +134,17 @@ def shot_noise(t: ShotNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) ->
 
 @kernel(SpeckleNoise, "numpy")
 def speckle_noise(t: SpeckleNoise, x: np.ndarray, params: dict[str, Any], ctx: Any) -> np.ndarray:
-    k = _nb()
+    """``x * (1 + std * z)``: image.MultiplicativeNoise's kernel with the Gaussian table and m0 = 1."""
+    from . import _additive_numba as ka
+
     ib, src, dst = _prepare(t, x, ctx)
     layout = (ib.channels, ib.channels_first, not t.params.per_channel and ib.channels > 1)
     table, maxval = philox.gaussian_table(), float(ib.maxval)
     if src.shape[0] == 1 and _one(params, "std", "key"):
-        k.speckle1(src[0], dst[0], table, params["std"], np.uint64(params["key"]), maxval, *layout)
+        ka.mult1(src[0], dst[0], table, 1.0, params["std"], np.uint64(params["key"]), maxval, *layout)
     else:
-        k.speckle(src, dst, table, col(params["std"]), _keys(params), maxval, *layout)
+        stds = np.broadcast_to(col(params["std"]), src.shape[0]).astype(np.float64)
+        ka.mult(src, dst, table, np.ones(src.shape[0]), stds, _keys(params), maxval, *layout)
     return _done(ib, dst)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from ..core.errors import InputError
 from ..core.files import atomic_write
 from ..core.pipeline import Pipeline
-from .data import Data, Standardizer, load_data, split
+from .data import Data, Standardizer, class_code, load_data, split
 
 
 def _train(model: Any, x: Any, target: Any, loss: Any, epochs: int, seed: int, batch: int = 64, lr: float = 2e-3,
@@ -38,8 +38,8 @@ def _train(model: Any, x: Any, target: Any, loss: Any, epochs: int, seed: int, b
     return model.eval()
 
 
-def detect_anomalies(pipeline: Pipeline, data: str | Data = "digits", *, normal_class: int | None = None,
-                     anomaly_class: int | None = None, epochs: int = 40, out_dir: str | None = None, seed: int = 0,
+def detect_anomalies(pipeline: Pipeline, data: str | Data = "digits", *, normal_class: int | str | None = None,
+                     anomaly_class: int | str | None = None, epochs: int = 40, out_dir: str | None = None, seed: int = 0,
                      label_column: str | None = None) -> dict[str, Any]:
     """ROC-AUC of the AE score, the noise-contrastive score and IsolationForest.
 
@@ -59,6 +59,12 @@ def detect_anomalies(pipeline: Pipeline, data: str | Data = "digits", *, normal_
     d = data if isinstance(data, Data) else load_data(data, label_column)
     if d.y is None:
         raise InputError(f"{d.name}: anomaly detection needs labels (digits, breast_cancer, or a CSV with --label-column)")
+    if normal_class is not None and anomaly_class is not None:
+        raise InputError("give normal_class or anomaly_class, not both (the other classes are the rest)")
+    if normal_class is not None:
+        normal_class = class_code(d, normal_class, "normal class")
+    if anomaly_class is not None:
+        anomaly_class = class_code(d, anomaly_class, "anomaly class")
     if normal_class is None and anomaly_class is None:
         if d.name == "digits":
             anomaly_class = 9

@@ -19,6 +19,8 @@ class Data:
     x: np.ndarray
     y: np.ndarray | None
     names: list[str] | None = None
+    #: the label strings by code, when the labels were strings (a CSV's text label column)
+    classes: list[str] | None = None
 
     @property
     def field(self) -> str:
@@ -79,10 +81,35 @@ def load_data(spec: str, label_column: str | None = None, image_size: int = 32) 
             if label_column not in names:
                 raise InputError(f"{spec}: no column {label_column!r} (columns: {', '.join(names)})")
             j = names.index(label_column)
+            if np.isnan(x[:, j]).any():
+                raise InputError(f"{spec}: column {label_column!r} has missing labels (row "
+                                 f"{int(np.flatnonzero(np.isnan(x[:, j]))[0]) + 2} of the file)")
+            classes = t.categories.get(j)
+            if classes is None and not np.array_equal(x[:, j], np.round(x[:, j])):
+                raise InputError(f"{spec}: column {label_column!r} holds non-integer numbers; labels are integers "
+                                 f"or text")
             y = x[:, j].astype(np.int64)
             x, names = np.delete(x, j, axis=1), names[:j] + names[j + 1 :]
+            return Data(p.stem, "tabular", x, y, names, list(classes) if classes is not None else None)
         return Data(p.stem, "tabular", x, y, names)
     raise InputError(f"--data {spec!r}: expected digits, breast_cancer, a folder of images or a .csv file")
+
+
+def class_code(d: Data, value: int | str, option: str) -> int:
+    """A class given by the user (a number, or a label string of a text label column) as the
+    code in ``d.y``; an error naming the classes there are when it is none of them."""
+    present = sorted({int(v) for v in np.unique(d.y)}) if d.y is not None else []
+    if d.classes is not None:
+        if str(value) in d.classes:
+            return d.classes.index(str(value))
+        raise InputError(f"{option} {value!r}: not a class of {d.name} (classes: {', '.join(d.classes)})")
+    try:
+        code = int(str(value))
+    except ValueError:
+        raise InputError(f"{option} {value!r}: the labels of {d.name} are numbers ({present[0]} to {present[-1]})") from None
+    if code not in present:
+        raise InputError(f"{option} {code}: no sample of {d.name} has this label (labels: {present[0]} to {present[-1]})")
+    return code
 
 
 def split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -169,7 +169,7 @@ def test_issue14_message_amplification_bounded():
     """A long string aliased into many fields: bounded message, bounded expansion."""
     long = "y" * 900_000
     text = f"l: &l {long}\nseed: 1\nsample:\n" + "".join(
-        f"  - image.GaussianNoise: {{std: *l, mean: *l}}\n" for _ in range(20))
+        "  - image.GaussianNoise: {std: *l, mean: *l}\n" for _ in range(20))
     with pytest.raises(ConfigError) as info:
         augnoise.loads(text, "t.yaml")
     assert len(str(info.value)) < 2 * MAX_MESSAGE

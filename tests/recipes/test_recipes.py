@@ -36,7 +36,7 @@ def test_anomaly_detection_scores_beat_chance(tmp_path):
     assert (tmp_path / "anomaly_scores.png").exists()
     again = detect_anomalies(augnoise.load(f"{ROOT}/pipelines/tabular_dae.yaml"), "breast_cancer", epochs=10)
     assert all(again[k] == r[k] for k in r if k.startswith("auc_"))  # fixed keys, fixed seeds: reproducible
-    with pytest.raises(augnoise.InputError, match="no normal or no anomalous samples"):
+    with pytest.raises(augnoise.InputError, match="normal class 5: no sample of breast_cancer has this label"):
         detect_anomalies(augnoise.load(f"{ROOT}/pipelines/tabular_dae.yaml"), "breast_cancer", normal_class=5, epochs=1)
 
 

@@ -20,3 +20,22 @@ def test_a_corrupt_image_is_skipped_and_reported(tmp_path, capsys):
         f.unlink()
     with pytest.raises(InputError, match="none of its 1 images could be read"):
         load_data(str(tmp_path))
+
+
+def test_classes_by_number_or_by_text_label(tmp_path):
+    from augnoise.recipes.data import class_code
+
+    rows = [f"{i * 0.1:.1f},{i % 3},{['AB', 'CD', 'EF'][i % 3]}" for i in range(30)]
+    (tmp_path / "t.csv").write_text("a,b,kind\n" + "\n".join(rows) + "\n")
+    d = load_data(str(tmp_path / "t.csv"), label_column="kind")
+    assert d.classes == ["AB", "CD", "EF"] or sorted(d.classes) == ["AB", "CD", "EF"]
+    assert d.classes[int(d.y[0])] == "AB" and d.x.shape == (30, 2)
+    assert d.classes[class_code(d, "CD", "--anomaly-class")] == "CD"
+    with pytest.raises(InputError, match=r"--anomaly-class 'XY': not a class of t \(classes: "):
+        class_code(d, "XY", "--anomaly-class")
+    n = load_data(str(tmp_path / "t.csv"), label_column="b")
+    assert class_code(n, "2", "--normal-class") == 2
+    with pytest.raises(InputError, match="--normal-class 7: no sample of t has this label"):
+        class_code(n, 7, "--normal-class")
+    with pytest.raises(InputError, match="the labels of t are numbers"):
+        class_code(n, "AB", "--normal-class")
