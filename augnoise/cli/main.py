@@ -122,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--input-shape", default=None, help="reshape each input for the model, e.g. 1,8,8")
     s.add_argument("-o", "--out", default="out/robustness", help="output folder")
 
+    s = sub.add_parser("gallery", help="every transform at three levels on sample files: pictures, spectrograms, "
+                       "tables and a gallery.md page", formatter_class=_Defaults)
+    s.add_argument("out", help="output folder")
+    s.add_argument("--image", default="samples/scene.png", help="the image every image transform is shown on")
+    s.add_argument("--audio", default="samples/chirp_tones.wav", help="the clip every audio transform is shown on")
+    s.add_argument("--table", default="samples/patients.csv", help="the CSV every tabular transform is shown on")
+
     s = sub.add_parser("bench", help="run a benchmark suite (e.g. 'augnoise bench image'; peers: augnoise[bench])")
     s.add_argument("suite", help="benchmark name: adversarial, audio, batch, dispatch, image, loader, noises, ray, tabular")
     s.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
@@ -218,6 +225,10 @@ def _run(args: argparse.Namespace) -> int:
         from .recipes import cmd_robustness
 
         return cmd_robustness(args)
+    if args.command == "gallery":
+        from .gallery import cmd_gallery
+
+        return cmd_gallery(args.out, image=args.image, audio=args.audio, table=args.table)
     if args.command == "bench":
         from .bench import cmd_bench
 
