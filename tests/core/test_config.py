@@ -77,6 +77,7 @@ def test_round_trip_is_exact_seed_included(tmp_path):
 
 def test_round_trip_nested_composites():
     text = """\
+version: 1
 seed: 3
 sample:
   - SomeOf:
