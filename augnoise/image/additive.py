@@ -30,6 +30,7 @@ from ..core.kernels import col, kernel
 from ..core.params import BaseParams, RangeParam, show
 from ..core.transform import Example
 from .base import ImageTransform, example_image
+from .kernels import _done, _flat
 from .layout import ImageBatch, image_batch
 
 DISTRIBUTIONS = ("gaussian", "uniform", "laplace", "beta")
@@ -146,11 +147,11 @@ def add_field(ib: ImageBatch, z: np.ndarray, scale: np.ndarray, offset: np.ndarr
     clipping (``scale``/``offset`` from :func:`.kernels.gaussian_coefficients`)."""
     from . import _additive_numba as k
 
-    w, src, dst = _flat(ib)
+    src, dst = _flat(ib)
     zd, rep = _dense(ib, z)
     k.add_dense(src, dst, zd, np.asarray(scale, np.float32).reshape(-1), np.asarray(offset, np.float32).reshape(-1),
                 ib.maxval, clip, rep)
-    return ib.restore(dst.reshape(w.shape))
+    return _done(ib, dst)
 
 
 def multiply_field(ib: ImageBatch, z: np.ndarray, m0: np.ndarray, m1: np.ndarray) -> Any:
@@ -158,11 +159,11 @@ def multiply_field(ib: ImageBatch, z: np.ndarray, m0: np.ndarray, m1: np.ndarray
     (integers rounded half to even and saturated, floats clipped)."""
     from . import _additive_numba as k
 
-    w, src, dst = _flat(ib)
+    src, dst = _flat(ib)
     zd, rep = _dense(ib, z)
     k.mult_dense(src, dst, zd, np.asarray(m0, np.float64).reshape(-1), np.asarray(m1, np.float64).reshape(-1),
                  float(ib.maxval), rep)
-    return ib.restore(dst.reshape(w.shape))
+    return _done(ib, dst)
 
 
 def _check_multiplier(v: Any) -> Any:
@@ -306,13 +307,6 @@ def _fused(mode: str, grains: np.ndarray | None) -> bool:
     return mode in ("per_pixel", "shared") and (grains is None or not np.any(grains > 0))
 
 
-def _flat(ib: ImageBatch) -> tuple[Any, np.ndarray, np.ndarray]:
-    """The working array, its (B, n) contiguous source and a new destination."""
-    w = ib.x
-    src = (w if w.flags.c_contiguous else np.ascontiguousarray(w)).reshape(w.shape[0], -1)
-    return w, src, np.empty_like(src)
-
-
 def _keys(params: dict[str, Any], n: int) -> np.ndarray:
     return np.broadcast_to(col(params["key"], np.uint64), n).copy()
 
@@ -328,20 +322,18 @@ def additive_numpy(t: Any, x: np.ndarray, params: dict[str, Any], ctx: Any, tabl
     std, mean = np.broadcast_to(col(params["std"]), n), np.broadcast_to(col(params["mean"]), n)
     scale, offset = gaussian_coefficients(std.copy(), mean.copy(), ib.maxval)
     if _fused(mode, grains):
-        w = ib.x
-        src = (w if w.flags.c_contiguous else np.ascontiguousarray(w)).reshape(n, -1)
-        dst = np.empty_like(src)
+        src, dst = _flat(ib)
         shared = mode == "shared" and ib.channels > 1
         _nb().gauss(src, dst, table, scale, offset, ib.maxval, bool(t.params.clip), _keys(params, n), ib.channels,
                     ib.channels_first, shared)
-        return ib.restore(dst.reshape(w.shape))
+        return _done(ib, dst)
     if mode in ("per_channel", "constant"):
         from . import _additive_numba as k
 
-        w, src, dst = _flat(ib)
+        src, dst = _flat(ib)
         z = k.draws(table, _keys(params, n), ib.channels if mode == "per_channel" else 1)
         k.add_planes(src, dst, z, scale, offset, ib.maxval, bool(t.params.clip), ib.channels, ib.channels_first)
-        return ib.restore(dst.reshape(w.shape))
+        return _done(ib, dst)
     z = noise_field(ib, table, _keys(params, n), mode, None if grains is None else np.broadcast_to(grains, n))
     return add_field(ib, z, scale, offset, bool(t.params.clip))
 
@@ -360,17 +352,15 @@ def multiplicative_noise(t: MultiplicativeNoise, x: np.ndarray, params: dict[str
     m0, m1 = (np.broadcast_to(v, n).astype(np.float64) for v in t.coefficients(params))
     mode, grains = t.params.mode, _grains(params)
     if _fused(mode, grains):
-        w = ib.x
-        src = (w if w.flags.c_contiguous else np.ascontiguousarray(w)).reshape(n, -1)
-        dst = np.empty_like(src)
+        src, dst = _flat(ib)
         k.mult(src, dst, t.table, m0, m1, _keys(params, n), float(ib.maxval), ib.channels, ib.channels_first,
                mode == "shared" and ib.channels > 1)
-        return ib.restore(dst.reshape(w.shape))
+        return _done(ib, dst)
     if mode in ("per_channel", "constant"):
-        w, src, dst = _flat(ib)
+        src, dst = _flat(ib)
         z = k.draws(t.table, _keys(params, n), ib.channels if mode == "per_channel" else 1)
         k.mult_planes(src, dst, z, m0, m1, float(ib.maxval), ib.channels, ib.channels_first)
-        return ib.restore(dst.reshape(w.shape))
+        return _done(ib, dst)
     z = noise_field(ib, t.table, _keys(params, n), mode, None if grains is None else np.broadcast_to(grains, n))
     return multiply_field(ib, z, m0, m1)
 
@@ -387,7 +377,7 @@ def _torch_field(ib: ImageBatch, table: np.ndarray, params: dict[str, Any], mode
     dev = w.device
     n = w.shape[0]
     keys = philox.keys_tensor(np.broadcast_to(col(params["key"], np.uint64), n).copy(), dev)
-    tab = torch.from_numpy(np.array(table)).to(dev)  # a writable copy (256 KiB)
+    tab = _device_table(table, dev)
     shared = mode == "shared" and ib.channels > 1
     if mode in ("per_channel", "constant"):
         z = tab[philox.lanes(keys, ib.channels if mode == "per_channel" else 1)]
@@ -424,10 +414,25 @@ def _torch_field(ib: ImageBatch, table: np.ndarray, params: dict[str, Any], mode
 
 
 def _col_tensor(v: Any, w: Any, dtype: Any) -> Any:
+    """One value per image (a number or an array) as a tensor broadcastable to ``w``."""
+    from .torch_kernels import _per_image
+
+    return _per_image(np.broadcast_to(v, w.shape[0]), w, dtype)
+
+
+_DEVICE_TABLES: dict[tuple[int, str], tuple[np.ndarray, Any]] = {}
+
+
+def _device_table(table: np.ndarray, device: Any) -> Any:
+    """``table`` as a tensor on ``device``, copied once per table and device (the tables are
+    cached module objects, kept alive here with their copies)."""
     import torch
 
-    t = torch.from_numpy(np.array(np.broadcast_to(v, w.shape[0]))).to(w.device, dtype)
-    return t.reshape((-1,) + (1,) * (w.dim() - 1))
+    key = (id(table), str(device))
+    hit = _DEVICE_TABLES.get(key)
+    if hit is None or hit[0] is not table:
+        hit = _DEVICE_TABLES[key] = (table, torch.from_numpy(np.array(table)).to(device))
+    return hit[1]
 
 
 def additive_torch(t: Any, x: Any, params: dict[str, Any], ctx: Any, table: np.ndarray, mode: str) -> Any:

@@ -44,12 +44,17 @@ def _one(params: dict[str, Any], *names: str) -> bool:
     return True
 
 
+def _flat(ib: ImageBatch) -> tuple[np.ndarray, np.ndarray]:
+    """A batch's (B, n) contiguous source and a new destination of the same shape."""
+    w = ib.x
+    src = (w if w.flags.c_contiguous else np.ascontiguousarray(w)).reshape(w.shape[0], -1)
+    return src, np.empty_like(src)
+
+
 def _prepare(t: Any, x: np.ndarray, ctx: Any) -> tuple[ImageBatch, np.ndarray, np.ndarray]:
     """The image batch for a kernel, its (B, n) contiguous source and a new destination."""
     ib = image_batch(x, ctx, t.field)
-    w = ib.x
-    src = (w if w.flags.c_contiguous else np.ascontiguousarray(w)).reshape(w.shape[0], -1)
-    return ib, src, np.empty_like(src)
+    return (ib, *_flat(ib))
 
 
 def _done(ib: ImageBatch, dst: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 from ..core.kernels import col, kernel
 from .corruption import Corruption
 from .gaussian import GaussianNoise
-from .kernels import corruption_thresholds, gaussian_coefficients, thresholds
+from .kernels import corruption_thresholds, thresholds
 from .layout import ImageBatch, image_batch
 from .salt_pepper import SaltAndPepper
 from .shot import ShotNoise
@@ -71,22 +71,11 @@ def _store(y: Any, ib: ImageBatch, like: Any) -> Any:
 
 @kernel(GaussianNoise, "torch")
 def gaussian(t: GaussianNoise, x: Any, params: dict[str, Any], ctx: Any) -> Any:
-    import torch
+    """image.AdditiveNoise's torch kernel with the Gaussian table (white, or grain when drawn)."""
+    from ..core import philox
+    from .additive import additive_torch
 
-    if "grain" in params:  # correlated: the grain field of image.AdditiveNoise
-        from ..core import philox
-        from .additive import additive_torch
-
-        return additive_torch(t, x, params, ctx, philox.gaussian_table(), "per_pixel" if t.params.per_channel else "shared")
-    ib = image_batch(x, ctx, t.field)
-    w = ib.x
-    scale, offset = gaussian_coefficients(col(params["std"]), col(params["mean"]), ib.maxval)
-    z = _draws(ib, params, _shared(t, ib), "normal")
-    noise = _per_image(scale, w) * z + _per_image(offset, w)
-    if ib.maxval:
-        return ib.restore((w.to(torch.float32) + noise).clamp_(0.0, float(ib.maxval)).to(w.dtype))
-    y = w + noise.to(w.dtype) if w.dtype == torch.float64 else w + noise
-    return ib.restore(y.clamp_(0.0, 1.0) if t.params.clip else y)
+    return additive_torch(t, x, params, ctx, philox.gaussian_table(), "per_pixel" if t.params.per_channel else "shared")
 
 
 @kernel(SaltAndPepper, "torch")
