@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("suite", help="benchmark name: adversarial, audio, batch, dispatch, image, loader, noises, ray, tabular")
     s.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
     s.add_argument("--json", default=None, metavar="FILE",
-                   help="also write the results as data (machine, versions, tables) for the README script")
+                   help="also write the results as data (machine, versions, tables) for the benchmark-table script")
     return p
 
 

@@ -30,7 +30,7 @@ def test_tabular_dae_with_swap_noise():
 def test_anomaly_detection_scores_beat_chance(tmp_path):
     r = detect_anomalies(augnoise.load(f"{ROOT}/pipelines/tabular_dae.yaml"), "breast_cancer", epochs=10, out_dir=str(tmp_path))
     # the AE and IsolationForest separate the classes for any pipeline seed (0.935 / 0.953 for seeds
-    # 0-5); the noise-contrastive score does not on this data (0.22-0.50 over seeds 0-5, README)
+    # 0-5); the noise-contrastive score does not on this data (0.22-0.50 over seeds 0-5, docs/guide/recipes.md)
     assert r["auc_autoencoder"] > 0.75 and r["auc_isolation_forest"] > 0.75 and 0 <= r["auc_noise_contrastive"] <= 1
     assert r["test_normal"] + r["normal_train"] == 357 and r["test_anomalies"] == 212
     assert (tmp_path / "anomaly_scores.png").exists()
