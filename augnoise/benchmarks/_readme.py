@@ -26,9 +26,18 @@ def render(table: dict[str, Any]) -> list[str]:
     return out
 
 
+#: the peers each suite measures against (their versions go into its "Measured:" line)
+PEERS = {"image": ("albumentations", "opencv-python-headless"), "noises": ("albumentations", "audiomentations"),
+         "dispatch": ("albumentations",), "batch": ("kornia",), "audio": ("audiomentations",),
+         "loader": ("albumentations",), "adversarial": ("torchattacks",), "ray": ("ray",)}
+
+
 def measured(result: dict[str, Any]) -> str:
+    """The "Measured:" line of a run: machine, library versions (augnoise's and the suite's
+    peers'), date and command."""
     v = result.get("versions", {})
-    libs = ", ".join(f"{k} {v[k]}" for k in ("numpy", "numba", "torch", "albumentations", "audiomentations") if k in v)
+    names = ("augnoise", "numpy", "numba", "torch", *PEERS.get(result["suite"], ()))
+    libs = ", ".join(f"{k} {v[k]}" for k in names if k in v)
     return f"Measured: {result['machine']}; {libs}; {result['date']} (`augnoise bench {result['suite']} --json`)."
 
 
