@@ -1,13 +1,14 @@
 # make demo  - set up .venv if needed (the package alone), then preview the sample pipelines into out/
 # make test  - set up .venv if needed (every extra), then run the whole test suite
 # make check-install - a new venv with the package alone: core commands run, extras named
+# make docs  - set up .venv (the package and the docs toolchain), make the gallery, build the site into site/ (strict)
 # make bench - set up .venv (with benchmark peers), then run the benchmarks
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench check-install clean
+.PHONY: demo test docs bench check-install clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -23,7 +24,7 @@ $(CORE): $(VENV)/bin/python pyproject.toml constraints.txt
 
 # everything the tests use: every extra
 $(STAMP): $(CORE)
-	$(PIP) -e '.[dev,recipes,bench,ray,lightning,hf]'
+	$(PIP) -e '.[dev,recipes,bench,ray,lightning,hf,docs]'
 	touch $(STAMP)
 
 demo: $(CORE)
@@ -35,6 +36,18 @@ demo: $(CORE)
 
 test: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider
+
+DOCS   := $(VENV)/.installed-docs
+
+$(DOCS): $(CORE)
+	$(PIP) -e '.[docs]'
+	touch $(DOCS)
+
+# the site: the transform gallery (augnoise gallery, into docs/transforms/), then mkdocs in strict
+# mode (a broken link, reference or missing page fails the build); open site/index.html
+docs: $(DOCS)
+	$(VENV)/bin/augnoise gallery docs/transforms
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 # a new user's `pip install augnoise` (no extras) in a new venv: core commands run, extras are named
 check-install:
@@ -52,4 +65,4 @@ bench: $(STAMP)
 	$(VENV)/bin/augnoise bench ray
 
 clean:
-	rm -rf out .pytest_cache .hypothesis
+	rm -rf out site docs/transforms .pytest_cache .hypothesis

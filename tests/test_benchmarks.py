@@ -26,7 +26,7 @@ def test_benchmark_suite_runs(suite):
 
 
 def test_json_results_and_the_readme_script(tmp_path):
-    """``--json`` writes the run as data; the README's marked tables are exactly what the script
+    """``--json`` writes the run as data; the benchmark page's marked tables are exactly what the script
     renders from the committed results, and a changed result changes only its table."""
     import json
 
@@ -43,10 +43,23 @@ def test_json_results_and_the_readme_script(tmp_path):
     assert _readme.render(table) == printed[:len(table["rows"]) + 2]  # the table as the suite printed it
     assert any(isinstance(v, float) for r in table["rows"] for v in r["values"].values())
 
-    readme = Path(ROOT, "README.md").read_text()
-    noises = json.loads(Path(ROOT, "docs", "bench", "noises.json").read_text())
-    text, n = _readme.update(readme, [noises])
-    assert n >= 1 and text == readme  # the committed README table is the committed result, rendered
+    from tests.docs_pages import PAGES
+
+    results = [json.loads(f.read_text()) for f in sorted(Path(ROOT, "docs", "bench").glob("*.json"))]
+    recorded = {r["suite"] for r in results}
+    marked = 0
+    for page in PAGES:  # every marked table of every page is its committed result, rendered
+        text = page.read_text()
+        suites = [m.group(1) for m in map(_readme.MARK.match, text.split("\n")) if m]
+        assert set(suites) <= recorded, f"{page.name}: a marked table without a recorded result"
+        rendered, n = _readme.update(text, results)
+        assert n == len(suites) and rendered == text, page.name
+        marked += n
+    from augnoise.cli.bench import suites
+
+    assert recorded == set(suites()) and marked >= len(suites())  # every suite recorded and shown
+    readme = Path(ROOT, "docs", "benchmarks.md").read_text()
+    noises = next(r for r in results if r["suite"] == "noises")
     noises["tables"][0]["rows"][0]["cells"][-1] = "99.99x"
     changed, _ = _readme.update(readme, [noises])
     diff = [(a, b) for a, b in zip(readme.split("\n"), changed.split("\n")) if a != b]

@@ -1,7 +1,7 @@
-"""Put benchmark results into the README: ``python -m augnoise.benchmarks._readme RESULT.json
-[RESULT.json ...] [--readme README.md]``.
+"""Put benchmark results into the documentation's benchmark tables: ``python -m
+augnoise.benchmarks._readme RESULT.json [RESULT.json ...] [--page docs/benchmarks.md]``.
 
-A README table generated from results has a marker line before it,
+A table generated from results has a marker line before it,
 ``<!-- bench SUITE K -->`` (the K-th table, from 1, that ``augnoise bench SUITE`` prints); the
 table after each marker whose suite is among the given results is replaced by that table as
 ``augnoise bench SUITE --json FILE`` recorded it, and the line after the table, when it starts
@@ -26,9 +26,18 @@ def render(table: dict[str, Any]) -> list[str]:
     return out
 
 
+#: the peers each suite measures against (their versions go into its "Measured:" line)
+PEERS = {"image": ("albumentations", "opencv-python-headless"), "noises": ("albumentations", "audiomentations"),
+         "dispatch": ("albumentations",), "batch": ("kornia",), "audio": ("audiomentations",),
+         "loader": ("albumentations",), "adversarial": ("torchattacks",), "ray": ("ray",)}
+
+
 def measured(result: dict[str, Any]) -> str:
+    """The "Measured:" line of a run: machine, library versions (augnoise's and the suite's
+    peers'), date and command."""
     v = result.get("versions", {})
-    libs = ", ".join(f"{k} {v[k]}" for k in ("numpy", "numba", "torch", "albumentations", "audiomentations") if k in v)
+    names = ("augnoise", "numpy", "numba", "torch", *PEERS.get(result["suite"], ()))
+    libs = ", ".join(f"{k} {v[k]}" for k in names if k in v)
     return f"Measured: {result['machine']}; {libs}; {result['date']} (`augnoise bench {result['suite']} --json`)."
 
 
@@ -47,9 +56,9 @@ def update(text: str, results: list[dict[str, Any]]) -> tuple[str, int]:
             continue
         result, k = by_suite[m.group(1)], int(m.group(2))
         if not 1 <= k <= len(result["tables"]):
-            raise SystemExit(f"README marker '{line.strip()}': the {m.group(1)} run has {len(result['tables'])} table(s)")
+            raise SystemExit(f"marker '{line.strip()}': the {m.group(1)} run has {len(result['tables'])} table(s)")
         if i >= len(lines) or not lines[i].startswith("|"):
-            raise SystemExit(f"README marker '{line.strip()}' is not followed by a table")
+            raise SystemExit(f"marker '{line.strip()}' is not followed by a table")
         while i < len(lines) and lines[i].startswith("|"):
             i += 1
         out += render(result["tables"][k - 1])
@@ -63,10 +72,11 @@ def update(text: str, results: list[dict[str, Any]]) -> tuple[str, int]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m augnoise.benchmarks._readme", description=__doc__.split("\n\n")[0])
     p.add_argument("results", nargs="+", help="files written by 'augnoise bench SUITE --json FILE'")
-    p.add_argument("--readme", default="README.md")
+    p.add_argument("--page", "--readme", dest="page", default="docs/benchmarks.md",
+                   help="the markdown page whose marked tables are rewritten (default: %(default)s)")
     args = p.parse_args(argv)
     results = [json.loads(Path(f).read_text()) for f in args.results]
-    path = Path(args.readme)
+    path = Path(args.page)
     text, n = update(path.read_text(), results)
     from ..core.files import atomic_write
 

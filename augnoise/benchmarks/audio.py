@@ -113,7 +113,7 @@ def power_below(noise: np.ndarray, sr: int, hz: float = 20.0) -> float:
 
 
 def fidelity(quick: bool = False) -> dict[str, float]:
-    """Print (and return) the figures the README quotes about audiomentations 0.43 and augnoise:
+    """Print (and return) the figures docs/benchmarks.md quotes about audiomentations 0.43 and augnoise:
     per-channel SNR definitions, clipping at 0 dB, colour-noise power below 20 Hz."""
     import random
 

@@ -74,6 +74,7 @@ def image_cases(b: int, device: str) -> dict[str, dict[str, Callable[[], Any] | 
     cpu = device == "cpu"
     x8 = (x * 255).round().to(torch.uint8)
     idx = list(range(b))
+    idx8 = list(range(b, 2 * b))  # the uint8 batch is other data: its own keys (no KeyReuseWarning)
 
     def pipe(step: str) -> Any:
         return augnoise.loads(f"seed: 0\nsample: []\nbatch:\n  - {step}\n")
@@ -99,8 +100,8 @@ def image_cases(b: int, device: str) -> dict[str, dict[str, Callable[[], Any] | 
             "torch: (x + randn * s).clamp(0, 1)": lambda: (x + torch.randn(x.shape, generator=gen, device=device) * STD).clamp_(0, 1),
         },
         "GaussianNoise uint8": {
-            "augnoise": lambda: gauss.apply_batch(x8, idx),
-            "augnoise, torch kernels": None if not cpu else via_torch(lambda: gauss.apply_batch(x8, idx)),
+            "augnoise": lambda: gauss.apply_batch(x8, idx8),
+            "augnoise, torch kernels": None if not cpu else via_torch(lambda: gauss.apply_batch(x8, idx8)),
             "torch: float, + randn * s * 255, round, clamp, uint8": lambda: (
                 x8.float() + torch.randn(x8.shape, generator=gen, device=device) * (STD * 255)).round_().clamp_(0, 255).to(torch.uint8),
         },

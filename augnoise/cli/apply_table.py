@@ -121,20 +121,30 @@ def cmd_apply_table(pipeline: Pipeline, src: Path, dst: Path, copies: int, engin
         fit_if_unfitted(pipeline, table)
         failures: list[str] = []
         written = skipped = 0
-        for k, target in enumerate(targets):
-            if real(target) == src_real:  # again, under the lock, just before the work
-                raise InputError(f"{shown(target)}: output would overwrite the source, symlinks followed "
-                                 f"(SRC is never written)")
-            if os.path.exists(target):
-                skipped += 1
-                continue
-            if engine == "ray":
-                y, errors = augment_ray(pipeline, table, k, concurrency)
-            else:
-                y, errors = augment_local(pipeline, table.x, k)
-            table.write(target, y)
-            written += 1
-            failures += [f"{shown(src)} copy {k}: {escape(e)}" for e in errors]
+        from tqdm import tqdm
+
+        # rows over all copies, on a terminal only (a copy is one vectorised pass: the bar moves per copy)
+        bar = tqdm(total=len(table.x) * copies, unit="row", unit_scale=True, desc="augnoise apply", file=sys.stderr,
+                   disable=None, leave=False)
+        try:
+            for k, target in enumerate(targets):
+                if real(target) == src_real:  # again, under the lock, just before the work
+                    raise InputError(f"{shown(target)}: output would overwrite the source, symlinks followed "
+                                     f"(SRC is never written)")
+                if os.path.exists(target):
+                    skipped += 1
+                    bar.update(len(table.x))
+                    continue
+                if engine == "ray":
+                    y, errors = augment_ray(pipeline, table, k, concurrency)
+                else:
+                    y, errors = augment_local(pipeline, table.x, k)
+                table.write(target, y)
+                written += 1
+                failures += [f"{shown(src)} copy {k}: {escape(e)}" for e in errors]
+                bar.update(len(table.x))
+        finally:  # the bar's line is gone before any message
+            bar.close()
     extra = f", {stale} stale temp file(s) removed" if stale else ""
     print(f"{shown(src)}: {len(table.x)} rows x {copies} cop{'y' if copies == 1 else 'ies'}: {written} written, "
           f"{skipped} already done (skipped), {len(failures)} row failure(s)" + extra)

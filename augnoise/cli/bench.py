@@ -1,7 +1,7 @@
 """``augnoise bench SUITE [--json FILE]``: runs the suite ``augnoise.benchmarks.SUITE`` (its
 markdown tables on stdout) and, with ``--json``, writes the results as data: the suite, the
 machine, library versions, and every table's rows with numbers parsed (rates, ratios), for
-:mod:`augnoise.benchmarks.readme` to put into the README."""
+:mod:`augnoise.benchmarks._readme` to put into docs/benchmarks.md."""
 from __future__ import annotations
 
 import contextlib

@@ -86,8 +86,11 @@ def cmd_gallery(out: str, image: str = "samples/scene.png", audio: str = "sample
     img = read_image(image)
     clip, info = read_audio(audio)
     csv = read_csv(table)
-    page = ["# Gallery", "", f"Every transform at three levels of its main parameter, made by `augnoise gallery` "
-            f"from `{image}`, `{audio}` and `{table}`.", ""]
+    others = sorted({n.split(".", 1)[0] for n in transform_names()} - set(MODALITIES))
+    page = ["# Gallery", "", f"Every image, audio and tabular transform at three levels of its main parameter, made by "
+            f"`augnoise gallery` from `{image}`, `{audio}` and `{table}`. Not shown: the "
+            f"{', '.join(f'`{o}.*`' for o in others)} steps, which act in the batch stage on a model's inputs "
+            f"or targets rather than on a sample (see their guide pages).", ""]
     written = 0
     for name in tqdm(names, desc="augnoise gallery", unit="transform", file=sys.stderr, disable=None, leave=False):
         made = _steps(name)

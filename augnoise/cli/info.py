@@ -41,7 +41,9 @@ def cmd_list(modality: str | None) -> int:
     return 0
 
 
-def _param_rows(model: Any) -> list[tuple[str, str, str, str]]:
+def param_rows(model: Any) -> list[tuple[str, str, str, str]]:
+    """``(name, type, default, description)`` of every parameter of a step's ``Params`` model, the
+    step's own first and the ones every step has (p, field, same_on_batch) last."""
     rows = []
     schema = model.model_json_schema()
     props = schema.get("properties", {})
@@ -51,7 +53,11 @@ def _param_rows(model: Any) -> list[tuple[str, str, str, str]]:
         info = model.model_fields[name]
         prop = props.get(name, {})
         kind = _describe_schema(prop)
-        default = "required" if info.is_required() else json.dumps(info.default)
+        if info.is_required():
+            default = "required"
+        else:  # a default made by a factory (ShortNoises' level) is shown as the value it makes
+            value = info.get_default(call_default_factory=True)
+            default = json.dumps(value.model_dump() if hasattr(value, "model_dump") else value)
         rows.append((name, kind, default, info.description or prop.get("description", "")))
     return rows
 
@@ -86,7 +92,7 @@ def cmd_show(name: str) -> int:
     if name in COMPOSITES:
         cls = COMPOSITES[name]
         print(f"{name}\n\n{(cls.__doc__ or '').strip()}\n")
-        rows = _param_rows(cls.Params)
+        rows = param_rows(cls.Params)
     elif (res := prefix_for(name)) is not None and res.show is not None:
         try:
             print(res.show(name))
@@ -101,7 +107,7 @@ def cmd_show(name: str) -> int:
             print(f"unknown transform {name!r}{suggest(name)} (see 'augnoise list')", file=sys.stderr)
             return 2
         print(f"{name}  [{cls.modality}]\n\n{(cls.__doc__ or '').strip()}\n")
-        rows = _param_rows(cls.Params)
+        rows = param_rows(cls.Params)
     print(param_table(rows))
     return 0
 

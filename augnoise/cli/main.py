@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="report: CSV of baseline errors (corruption,severity,error; a 'clean' row for relative mCE)")
     s.add_argument("--seed", type=int, default=None, help="report: key seed of the corruptions (default 0)")
     s.add_argument("--limit", type=int, default=None, help="report: only the first N samples")
-    s.add_argument("--no-progress", action="store_true", help="report: no progress bar on stderr")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     s.add_argument("--pipeline", "-p", default=None, help="sweep: pipeline YAML; its first step's level is swept")
     s.add_argument("--levels", default=None, help="sweep: comma-separated levels, e.g. 0,0.05,0.1,0.2")
     s.add_argument("--param", default=None, help="sweep: parameter of the first step to sweep (default: its main level)")
@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("suite", help="benchmark name: adversarial, audio, batch, dispatch, image, loader, noises, ray, tabular")
     s.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
     s.add_argument("--json", default=None, metavar="FILE",
-                   help="also write the results as data (machine, versions, tables) for the README script")
+                   help="also write the results as data (machine, versions, tables) for the benchmark-table script")
     return p
 
 

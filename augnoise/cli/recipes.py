@@ -88,7 +88,8 @@ def cmd_robustness(args: Any) -> int:
         raise InputError(f"--levels must be comma-separated numbers, got {args.levels!r}") from None
     shape = _input_shape(args.input_shape)
     res = robustness_curve(load_model(args.model), args.data, load(args.pipeline), levels, param=args.param,
-                           out_dir=args.out, label_column=args.label_column, input_shape=shape)
+                           out_dir=args.out, label_column=args.label_column, input_shape=shape,
+                           progress=not args.no_progress)
     print(f"{res['step']} {res['param']} -> accuracy")
     for level, acc in res["levels"]:
         print(f"  {level:g}: {acc:.4f}")

@@ -512,7 +512,7 @@ def loads(text: str, source: str = "<string>", base_dir: str | os.PathLike[str] 
           allow_paths: Iterable[str | os.PathLike[str]] = ()) -> "Pipeline":
     """Load a pipeline from YAML text. ``source`` names it in error messages. Files the pipeline
     names (noise files, sidecars) resolve against ``base_dir`` (default: the current directory)
-    and must stay inside it or inside one of ``allow_paths`` (see the README's "Safety and
+    and must stay inside it or inside one of ``allow_paths`` (see the documentation's "Safety and
     limits")."""
     return _loads(text, source, base_dir, allow_paths, confine=True)
 

@@ -144,11 +144,14 @@ class FieldsSection(Section):
         return {k: v.to_config() for k, v in self.specs.items() if v.to_config()}
 
 
+_UNDECLARED = FieldSpec()  # frozen: one instance serves every undeclared field
+
+
 def declared(ctx: Any, name: str) -> FieldSpec:
     """The declared conventions of field ``name`` in a call context (an empty spec if none)."""
     sec = getattr(ctx, "sections", {}).get("fields") if ctx is not None else None
     spec = sec.get(name) if sec is not None else None
-    return spec or FieldSpec()
+    return spec or _UNDECLARED
 
 
 __all__ = ["FieldSpec", "FieldsSection", "declared", "field_spec", "parse_layout"]

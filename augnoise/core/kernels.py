@@ -84,5 +84,8 @@ def run_kernel(step: Any, x: Any, params: dict[str, Any], ctx: Any) -> Any:
 
 
 def col(v: Any, dtype: Any = np.float64) -> np.ndarray:
-    """A drawn parameter as a 1-D array (one value per sample; a scalar becomes one value)."""
-    return np.asarray(v, dtype=dtype).reshape(-1)
+    """A drawn parameter as a 1-D array (one value per sample; a scalar becomes one value),
+    writable (a read-only view, e.g. a broadcast, is copied: torch cannot take it without a
+    warning)."""
+    a = np.asarray(v, dtype=dtype).reshape(-1)
+    return a if a.flags.writeable else a.copy()

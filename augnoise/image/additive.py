@@ -196,7 +196,7 @@ class AdditiveNoise(ImageTransform):
     on every channel: luminance-like), ``per_channel`` (one draw per channel for the whole
     image: a colour cast) or ``constant`` (one draw for the whole image: a brightness shift).
     ``grain`` (pixels, gaussian only, per_pixel or shared) correlates the noise spatially: the
-    autocorrelation at distance d is exp(-d**2 / (2 grain**2)), the std stays ``std``. Integer
+    autocorrelation at distance d is ``exp(-d**2 / (2 grain**2))``, the std stays ``std``. Integer
     images are rounded to nearest and saturated; floats clipped to [0, 1] unless ``clip: false``.
     With ``distribution: gaussian, mode: per_pixel`` it is image.GaussianNoise, byte for byte.
     """

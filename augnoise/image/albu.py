@@ -307,7 +307,7 @@ def _build(name: str, params: dict[str, Any]) -> AlbumentationsStep:
 
 def _show(name: str) -> str:
     """``augnoise show albumentations.<Name>``: its doc and parameters (KeyError if unknown)."""
-    from ..cli.info import _param_rows, param_table
+    from ..cli.info import param_rows, param_table
 
     cls = albumentations_class(name)
     doc = (cls.__doc__ or "").strip().split("\n\n")[0]
@@ -316,7 +316,7 @@ def _show(name: str) -> str:
         return f"{name} (albumentations)\n\n{doc}\n\nNot usable as an augnoise step: {why}."
     defaults = albumentations_defaults(cls)
     rows = []
-    for pname, kind, default, desc in _param_rows(cls.InitSchema):
+    for pname, kind, default, desc in param_rows(cls.InitSchema):
         if pname == "strict":
             continue
         if default == "required" and pname in defaults:  # the schema says required; __init__ has the default

@@ -19,7 +19,7 @@ class GaussianNoise(ImageTransform):
     so the measured std matches the requested one) and saturated; float images are clipped to
     [0, 1] unless ``clip: false``. ``per_channel: false`` adds the same noise value to every
     channel of a pixel (luminance-like noise). ``grain`` (pixels) correlates the noise spatially
-    (film grain, sensor blur): the autocorrelation at distance d is exp(-d**2 / (2 grain**2)), the
+    (film grain, sensor blur): the autocorrelation at distance d is ``exp(-d**2 / (2 grain**2))``, the
     std stays ``std`` (see image.AdditiveNoise); 0 (the default) is white noise, byte for byte as
     before. Every call draws fresh noise.
     """

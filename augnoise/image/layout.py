@@ -18,6 +18,7 @@ mapped value may exceed [0, 1] by rounding (at most ``TOLERANCE``), beyond that 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -41,12 +42,24 @@ MAX_CHANNELS = 4
 MAX_DECLARED_CHANNELS = 1024
 
 
+#: dtype -> name: numpy's ``dtype.name`` is computed in Python on every access (~4 us, twice per
+#: step and sample on the per-sample path), so each dtype is named once
+_NAMES: dict[Any, str] = {}
+
+
 def dtype_name(x: Any) -> str:
     """The dtype's name (``float32``, ``bfloat16``); numpy dtypes in a non-native byte order
     by their code (``>f4``), which is not one of :data:`DTYPES`."""
-    if isinstance(x, np.ndarray):
-        return x.dtype.name if x.dtype.isnative else x.dtype.str
-    return str(x.dtype).replace("torch.", "")
+    dt = x.dtype
+    name = _NAMES.get(dt)
+    if name is None:
+        if isinstance(dt, np.dtype):
+            name = dt.name if dt.isnative else dt.str
+        else:
+            name = str(dt).replace("torch.", "")
+        if len(_NAMES) < 256:  # a bound: structured dtypes are many (and refused)
+            _NAMES[dt] = name
+    return name
 
 
 def default_layout(x: Any, ndim: int, numpy_item: bool) -> str:
@@ -122,7 +135,7 @@ def describe(x: Any, ctx: Any, field: str, batched: bool) -> tuple[str, str, int
                              f"{n}{layout} (shape {tuple(x.shape)}){hint}")
         raise InputError(f"image must have 1 to {MAX_DECLARED_CHANNELS} channels, got {channels} in the declared "
                          f"layout {n}{layout} (shape {tuple(x.shape)})")
-    pixels = int(np.prod(shape)) // channels
+    pixels = math.prod(shape) // channels
     return name, layout, channels, pixels, spec
 
 

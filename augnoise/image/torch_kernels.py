@@ -40,7 +40,7 @@ def _canonical_to_layout(v: Any, ib: ImageBatch, shared: bool) -> Any:
 def _per_image(v: np.ndarray, x: Any, dtype: Any = None) -> Any:
     import torch
 
-    t = torch.from_numpy(np.ascontiguousarray(v)).to(x.device)
+    t = torch.from_numpy(np.require(v, requirements=("C", "W"))).to(x.device)  # a read-only view is copied
     if dtype is not None:
         t = t.to(dtype)
     return t.reshape((-1,) + (1,) * (x.dim() - 1))

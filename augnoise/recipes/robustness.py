@@ -37,11 +37,12 @@ def model_failed(err: BaseException, shape: tuple[int, ...]) -> InputError:
 
 def robustness_curve(model: Any, data: str | Data, pipeline: Pipeline, levels: Sequence[float], *, param: str | None = None,
                      out_dir: str | None = None, label_column: str | None = None, input_shape: Sequence[int] | None = None,
-                     test_fraction: float = 1.0) -> dict[str, Any]:
+                     test_fraction: float = 1.0, progress: bool = True) -> dict[str, Any]:
     """Accuracy of ``model`` on ``data`` with the first step's ``param`` set to each level (the
     pipeline's other steps as they are). Images go to the model as (N, 1, H, W) float32 in
     [0, 1] unless ``input_shape`` says otherwise. Writes ``robustness.csv`` and
-    ``robustness.png`` into ``out_dir``."""
+    ``robustness.png`` into ``out_dir``. A progress bar (samples over all levels) runs on
+    stderr unless ``progress=False``."""
     import torch
 
     d = data if isinstance(data, Data) else load_data(data, label_column)
@@ -59,20 +60,29 @@ def robustness_curve(model: Any, data: str | Data, pipeline: Pipeline, levels: S
     if d.kind == "tabular" and pipeline.section("tabular").fitted is None:
         pipeline.fit(features=d.x, names=d.names)
     rows = []
-    for level in levels:
-        p = _with_level(pipeline, param, float(level))
-        xs = np.stack([p({field: d.x[i]}, index=i, epoch=0)[field] for i in range(len(d.x))]).astype(np.float32)
-        x = torch.from_numpy(np.nan_to_num(xs))
-        if input_shape is not None:
-            x = x.reshape(len(x), *input_shape)
-        elif d.kind == "image" and x.dim() == 3:
-            x = x[:, None]
-        try:
-            with torch.no_grad():
-                pred = model(x).argmax(1).numpy()
-        except (RuntimeError, ValueError, IndexError) as err:
-            raise model_failed(err, tuple(x.shape)) from None
-        rows.append((float(level), float(np.mean(pred == d.y))))
+    bar = _progress(len(levels) * len(d.x), progress, "robustness curve")
+    try:
+        for level in levels:
+            p = _with_level(pipeline, param, float(level))
+            noisy = []
+            for i in range(len(d.x)):
+                noisy.append(p({field: d.x[i]}, index=i, epoch=0)[field])
+                if bar is not None and ((i + 1) % 64 == 0 or i + 1 == len(d.x)):
+                    bar.update((i % 64) + 1)
+            x = torch.from_numpy(np.nan_to_num(np.stack(noisy).astype(np.float32)))
+            if input_shape is not None:
+                x = x.reshape(len(x), *input_shape)
+            elif d.kind == "image" and x.dim() == 3:
+                x = x[:, None]
+            try:
+                with torch.no_grad():
+                    pred = model(x).argmax(1).numpy()
+            except (RuntimeError, ValueError, IndexError) as err:
+                raise model_failed(err, tuple(x.shape)) from None
+            rows.append((float(level), float(np.mean(pred == d.y))))
+    finally:  # the bar's line ends before any error is printed
+        if bar is not None:
+            bar.close()
     out: dict[str, Any] = {"param": param, "step": first.name, "levels": rows}
     if out_dir is not None:
         folder = Path(out_dir)

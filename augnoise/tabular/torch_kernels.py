@@ -32,7 +32,7 @@ def _resolved(t: Any, x: Any, ctx: Any, params: dict[str, Any]) -> Any:
 def _cols(v: np.ndarray, x: Any) -> Any:
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(v)).to(x.device)
+    return torch.from_numpy(np.require(v, requirements=("C", "W"))).to(x.device)  # a read-only view is copied
 
 
 def _np_dtype(dt: Any) -> np.dtype:

@@ -45,6 +45,20 @@ def test_show():
     assert out.returncode == 0 and "p" in out.stdout
 
 
+def test_show_every_registered_step():
+    """``show`` prints a parameter table for every step (it failed on a factory-made default)."""
+    from augnoise.cli.info import param_rows
+    from augnoise.core.registry import get_transform, transform_names
+
+    for name in transform_names():
+        rows = param_rows(get_transform(name).Params)
+        assert [r[0] for r in rows][-3:] == ["p", "field", "same_on_batch"], name
+    rows = {r[0]: r for r in param_rows(get_transform("audio.ShortNoises").Params)}
+    assert json.loads(rows["level"][2]) == {"mode": "relative", "snr_db": [0.0, 20.0]}
+    out = run("show", "audio.ShortNoises")
+    assert out.returncode == 0 and '"snr_db": [0.0, 20.0]' in out.stdout
+
+
 def test_validate_ok_and_bad():
     ok = run("validate", "pipelines/image_noise.yaml")
     assert ok.returncode == 0 and "pipelines/image_noise.yaml: ok (seed 7" in ok.stdout

@@ -189,7 +189,14 @@ def test_batch_stage_on_cpu_tensors_equals_the_one_sample_path(name, i):
 
 
 @pytest.mark.parametrize("name, i", [c for c in BATCH if "numpy" in backends(REGISTRY[c.values[0]])])
-def test_torch_kernel_on_cpu_equals_the_numpy_kernel(name, i):
+def test_torch_kernel_on_cpu_equals_the_numpy_kernel(name, i, monkeypatch):
+    from_numpy = torch.from_numpy
+
+    def writable_only(a):  # torch warns (once per process, so a warning filter misses it) on read-only arrays
+        assert a.flags.writeable, "a read-only array given to torch.from_numpy"
+        return from_numpy(a)
+
+    monkeypatch.setattr(torch, "from_numpy", writable_only)
     p, step, ex = build(name, i, stage="batch")
     samples = [ex.sample() for _ in INDICES]
     data = _stack(samples, tensors=False)

@@ -248,6 +248,8 @@ def test_cli_sweep_form_still_works(monkeypatch, tmp_path, capsys):
     assert capsys.readouterr().out.splitlines() == ["image.GaussianNoise std -> accuracy", "  0: 0.9900", "  0.5: 0.4000"]
     assert seen["model"] == "model:m.pt" and seen["levels"] == [0.0, 0.5] and seen["param"] == "std"
     assert seen["step"] == "image.GaussianNoise" and seen["out_dir"] == str(tmp_path) and seen["data"] == "digits"
+    assert seen["progress"] is True
+    assert main([*argv, "--no-progress"]) == 0 and seen["progress"] is False
 
 
 @pytest.mark.skipif(not _has_corruption_step(), reason="image.Corruption is not registered")

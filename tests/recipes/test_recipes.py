@@ -30,7 +30,7 @@ def test_tabular_dae_with_swap_noise():
 def test_anomaly_detection_scores_beat_chance(tmp_path):
     r = detect_anomalies(augnoise.load(f"{ROOT}/pipelines/tabular_dae.yaml"), "breast_cancer", epochs=10, out_dir=str(tmp_path))
     # the AE and IsolationForest separate the classes for any pipeline seed (0.935 / 0.953 for seeds
-    # 0-5); the noise-contrastive score does not on this data (0.22-0.50 over seeds 0-5, README)
+    # 0-5); the noise-contrastive score does not on this data (0.22-0.50 over seeds 0-5, docs/guide/recipes.md)
     assert r["auc_autoencoder"] > 0.75 and r["auc_isolation_forest"] > 0.75 and 0 <= r["auc_noise_contrastive"] <= 1
     assert r["test_normal"] + r["normal_train"] == 357 and r["test_anomalies"] == 212
     assert (tmp_path / "anomaly_scores.png").exists()
@@ -40,7 +40,7 @@ def test_anomaly_detection_scores_beat_chance(tmp_path):
         detect_anomalies(augnoise.load(f"{ROOT}/pipelines/tabular_dae.yaml"), "breast_cancer", normal_class=5, epochs=1)
 
 
-def test_robustness_curve_falls_with_noise(tmp_path):
+def test_robustness_curve_falls_with_noise(tmp_path, capsys):
     from sklearn.datasets import load_digits
 
     d = load_digits()
@@ -57,6 +57,8 @@ def test_robustness_curve_falls_with_noise(tmp_path):
     net.eval()
     r = robustness_curve(net, "digits", augnoise.load(f"{ROOT}/pipelines/denoise_digits.yaml"), [0, 0.2, 0.5],
                          out_dir=str(tmp_path))
+    bar = capsys.readouterr().err  # the progress bar counts every sample at every level
+    assert "robustness curve" in bar and f"{3 * 1797}/{3 * 1797}" in bar
     acc = [a for _, a in r["levels"]]
     assert r["param"] == "std" and acc[0] > 0.95 and acc[0] > acc[1] > acc[2]
     assert (tmp_path / "robustness.csv").read_text().splitlines()[0] == "std,accuracy"
