@@ -8,8 +8,10 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
+#: the folder under docs/ that ``augnoise gallery`` writes when the site is built (not committed)
+GENERATED = "transforms"
 PAGES: list[Path] = [Path(ROOT, "README.md")] + sorted(
-    p for p in Path(ROOT, "docs").rglob("*.md") if "transforms" not in p.relative_to(ROOT, "docs").parts)
+    p for p in Path(ROOT, "docs").rglob("*.md") if GENERATED not in p.relative_to(ROOT, "docs").parts)
 
 
 def rel(page: Path) -> str:

@@ -2,6 +2,7 @@
 reference covers every registered step, and the site builds in strict mode with the gallery
 that ``augnoise gallery`` makes, while a broken link fails the build. The build runs on a copy
 of the sources in a temporary folder, so the repository is never written."""
+import os
 import re
 import shutil
 import subprocess
@@ -12,10 +13,10 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
+from tests.docs_pages import GENERATED, PAGES
 
 CONFIG = yaml.safe_load(Path(ROOT, "mkdocs.yml").read_text())
 DOCS = Path(ROOT, CONFIG["docs_dir"])
-GENERATED = "transforms/"  # made by `augnoise gallery` when the site is built
 
 
 def _nav_pages(nav) -> list[str]:
@@ -31,10 +32,9 @@ NAV = _nav_pages(CONFIG["nav"])
 
 def test_every_page_is_in_the_navigation_and_every_entry_exists():
     excluded = set(CONFIG["exclude_docs"].split())
-    pages = {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")
-             if not p.relative_to(DOCS).as_posix().startswith(GENERATED)} - excluded
-    assert len(NAV) == len(set(NAV)) and pages == {p for p in NAV if not p.startswith(GENERATED)}
-    assert f"{GENERATED}gallery.md" in NAV
+    pages = {p.relative_to(DOCS).as_posix() for p in PAGES if p.is_relative_to(DOCS)} - excluded
+    assert len(NAV) == len(set(NAV)) and pages == {p for p in NAV if not p.startswith(f"{GENERATED}/")}
+    assert f"{GENERATED}/gallery.md" in NAV
 
 
 def test_the_reference_lists_every_registered_step():
@@ -56,7 +56,7 @@ def _build(src: Path) -> subprocess.CompletedProcess:
     # never -q: mkdocs then drops warnings before strict mode counts them, and a broken link passes
     return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(src / "mkdocs.yml"),
                            "-d", str(src / "site")], capture_output=True, text=True, cwd=src,
-                          env={**__import__("os").environ, "NO_MKDOCS_2_WARNING": "1"})
+                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +65,8 @@ def site_sources(tmp_path_factory):
     src = tmp_path_factory.mktemp("docs")
     shutil.copy(Path(ROOT, "mkdocs.yml"), src)
     shutil.copy(Path(ROOT, "README.md"), src)
-    shutil.copytree(DOCS, src / CONFIG["docs_dir"], ignore=shutil.ignore_patterns("transforms", "__pycache__"))
-    out = subprocess.run([sys.executable, "-m", "augnoise.cli.main", "gallery", str(src / "docs" / "transforms")],
+    shutil.copytree(DOCS, src / CONFIG["docs_dir"], ignore=shutil.ignore_patterns(GENERATED, "__pycache__"))
+    out = subprocess.run([sys.executable, "-m", "augnoise.cli.main", "gallery", str(src / "docs" / GENERATED)],
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     return src
@@ -78,13 +78,13 @@ def test_the_site_builds_strict(site_sources):
     site = site_sources / "site"
     home = (site / "index.html").read_text()
     assert "make demo" in home and 'href="guide/pipelines/"' in home  # the README, its docs/ links rewritten
-    gallery = (site / "transforms" / "gallery" / "index.html").read_text()
+    gallery = (site / GENERATED / "gallery" / "index.html").read_text()
     from augnoise.core.registry import transform_names
 
     for name in transform_names():
         if name.split(".")[0] in ("image", "audio"):
             picture = f"{name.replace('.', '_')}.png"
-            assert picture in gallery and (site / "transforms" / picture).is_file(), name
+            assert picture in gallery and (site / GENERATED / picture).is_file(), name
     image = (site / "reference" / "image" / "index.html").read_text()
     assert "fraction of the full range" in image and "same_on_batch" in image  # docstrings and parameter tables
     assert ":class:" not in image

@@ -60,6 +60,13 @@ def via_torch(fn: Callable[[], Any]) -> Callable[[], Any]:
     return run
 
 
+def ours(pipe: Any, data: Any, keys: list[int], device: str) -> dict[str, Callable[[], Any] | None]:
+    """A case's augnoise rows: the batch stage as it runs, and (on CPU only) through the torch
+    kernels that serve other devices."""
+    run = lambda: pipe.apply_batch(data, keys)  # noqa: E731
+    return {"augnoise": run, "augnoise, torch kernels": via_torch(run) if device == "cpu" else None}
+
+
 def image_cases(b: int, device: str) -> dict[str, dict[str, Callable[[], Any] | None]]:
     import torch
 
@@ -71,7 +78,6 @@ def image_cases(b: int, device: str) -> dict[str, dict[str, Callable[[], Any] | 
         K = None
     gen = torch.Generator(device).manual_seed(0)
     x = torch.rand((b, 3, 256, 256), generator=gen, device=device)
-    cpu = device == "cpu"
     x8 = (x * 255).round().to(torch.uint8)
     idx = list(range(b))
     idx8 = list(range(b, 2 * b))  # the uint8 batch is other data: its own keys (no KeyReuseWarning)
@@ -93,31 +99,26 @@ def image_cases(b: int, device: str) -> dict[str, dict[str, Callable[[], Any] | 
 
     return {
         "GaussianNoise float32": {
-            "augnoise": lambda: gauss.apply_batch(x, idx),
-            "augnoise, torch kernels": None if not cpu else via_torch(lambda: gauss.apply_batch(x, idx)),
+            **ours(gauss, x, idx, device),
             "augnoise on an NHWC copy (layout declared)": lambda: gauss_last.apply_batch(x_last, idx),
             "kornia RandomGaussianNoise": (lambda: kornia(x)) if kornia else None,
             "torch: (x + randn * s).clamp(0, 1)": lambda: (x + torch.randn(x.shape, generator=gen, device=device) * STD).clamp_(0, 1),
         },
         "GaussianNoise uint8": {
-            "augnoise": lambda: gauss.apply_batch(x8, idx8),
-            "augnoise, torch kernels": None if not cpu else via_torch(lambda: gauss.apply_batch(x8, idx8)),
+            **ours(gauss, x8, idx8, device),
             "torch: float, + randn * s * 255, round, clamp, uint8": lambda: (
                 x8.float() + torch.randn(x8.shape, generator=gen, device=device) * (STD * 255)).round_().clamp_(0, 255).to(torch.uint8),
         },
         "SaltAndPepper float32 5%": {
-            "augnoise": lambda: sp.apply_batch(x, idx),
-            "augnoise, torch kernels": None if not cpu else via_torch(lambda: sp.apply_batch(x, idx)),
+            **ours(sp, x, idx, device),
             "torch: rand per pixel, two where": plain_sp,
         },
         "ShotNoise float32 50 photons": {
-            "augnoise": lambda: shot.apply_batch(x, idx),
-            "augnoise, torch kernels": None if not cpu else via_torch(lambda: shot.apply_batch(x, idx)),
+            **ours(shot, x, idx, device),
             "torch: poisson(x * k) / k, clamp": lambda: (torch.poisson(x * 50, generator=gen) / 50).clamp_(0, 1),
         },
         "SpeckleNoise float32": {
-            "augnoise": lambda: speckle.apply_batch(x, idx),
-            "augnoise, torch kernels": None if not cpu else via_torch(lambda: speckle.apply_batch(x, idx)),
+            **ours(speckle, x, idx, device),
             "torch: (x * (1 + randn * s)).clamp(0, 1)": lambda: (
                 x * (1 + torch.randn(x.shape, generator=gen, device=device) * STD)).clamp_(0, 1),
         },
@@ -133,7 +134,6 @@ def audio_cases(b: int, n: int, folder: Path, device: str) -> dict[str, dict[str
 
     rate = 44100
     gen = torch.Generator(device).manual_seed(1)
-    cpu = device == "cpu"
     t = torch.arange(n, device=device) / rate
     clip = 0.3 * torch.sin(2 * np.pi * 440 * t)
     x = torch.stack([clip, 0.1 * clip])[None].repeat(b, 1, 1).contiguous()
@@ -168,23 +168,19 @@ def audio_cases(b: int, n: int, folder: Path, device: str) -> dict[str, dict[str
 
     return {
         "GaussianNoise": {
-            "augnoise": lambda: gauss.apply_batch(batch, idx),
-            "augnoise, torch kernels": None if not cpu else via_torch(lambda: gauss.apply_batch(batch, idx)),
+            **ours(gauss, batch, idx, device),
             "torch: (x + randn * s).clamp(-1, 1)": lambda: (x + torch.randn(x.shape, generator=gen, device=device) * 0.01).clamp_(-1, 1),
         },
         "GaussianSNR": {
-            "augnoise": lambda: gsnr.apply_batch(batch, idx),
-            "augnoise, torch kernels": None if not cpu else via_torch(lambda: gsnr.apply_batch(batch, idx)),
+            **ours(gsnr, batch, idx, device),
             "torch: randn scaled to the SNR per channel, clamp": lambda: at_snr(torch.randn(x.shape, generator=gen, device=device)),
         },
         "ColorNoise pink": {
-            "augnoise": lambda: color.apply_batch(batch, idx),
-            "augnoise, torch kernels": None if not cpu else via_torch(lambda: color.apply_batch(batch, idx)),
+            **ours(color, batch, idx, device),
             "torch: rfft(randn) / sqrt(f), irfft, scaled to the SNR": plain_color,
         },
         "BackgroundNoise": {
-            "augnoise": lambda: background.apply_batch(batch, idx),
-            "augnoise, torch kernels": None if not cpu else via_torch(lambda: background.apply_batch(batch, idx)),
+            **ours(background, batch, idx, device),
             "torch: random crops of a bank tensor, scaled to the SNR": plain_background,
         },
     }
